@@ -1,0 +1,212 @@
+"""Tests for the Survey data model: encoding, missing vs invalid, validation, subsetting."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import popaudit as pa
+from popaudit.survey import INVALID, MISSING
+
+
+def _toy():
+    return pd.DataFrame(
+        {
+            "Q1": [1, 2, 3, -1, 2, np.nan],
+            "Q2": [1, 2, "n/a", 2, -2, 1],
+            "Q254": [1, 5, 4, 2, 3, 4],
+            "sex": [1, 2, 1, 2, 1, 2],
+            "w": [1.0, 2.0, 0.5, 1.0, 1.0, 1.5],
+        }
+    )
+
+
+ITEMS = [
+    pa.Item("Q1", codes=(1, 2, 3)),
+    pa.Item("Q2", codes=(1, 2), kind="binary"),
+    pa.Item("Q254", codes=(1, 2, 3, 4), missing=(5,)),
+]
+
+
+def test_encoding_missing_and_invalid_are_apart():
+    s = pa.Survey(_toy(), ITEMS, demographics=["sex"], weights="w")
+    idx = s.category_indices()
+    assert idx[:, 0].tolist() == [0, 1, 2, MISSING, 1, MISSING]
+    # "n/a" cannot be parsed: invalid, not missing; -2 is the WVS "no answer": missing
+    assert idx[:, 1].tolist() == [0, 1, INVALID, 1, MISSING, 0]
+    # Q254's item-specific code 5 is missing
+    assert idx[:, 2].tolist() == [0, MISSING, 3, 1, 2, 3]
+    assert s.invalid_rate().to_dict() == {"Q1": 0.0, "Q2": pytest.approx(1 / 6), "Q254": 0.0}
+    assert s.missing_rate()["Q1"] == pytest.approx(2 / 6)
+    np.testing.assert_array_equal(s.weights, [1.0, 2.0, 0.5, 1.0, 1.0, 1.5])
+
+
+def test_invalid_rate_by_subgroup():
+    s = pa.Survey(_toy(), ITEMS, demographics=["sex"])
+    rates = s.invalid_rate("sex")
+    assert rates.loc[1, "Q2"] == pytest.approx(1 / 3)
+    assert rates.loc[2, "Q2"] == 0.0
+
+
+def test_explicit_invalid_codes():
+    df = pd.DataFrame({"Q1": [1, 2, 99, 3]})
+    s = pa.Survey(df, [pa.Item("Q1", (1, 2, 3))], invalid_codes=(99,))
+    assert s.category_indices()[:, 0].tolist() == [0, 1, INVALID, 2]
+
+
+def test_inferred_items():
+    df = pd.DataFrame({"Q1": [1, 2, 2, 4, -1], "Q2": [1, 2, 1, 2, 1]})
+    s = pa.Survey(df)
+    assert s.item("Q1").codes == (1, 2, 4)
+    assert s.item("Q1").kind == "ordinal"
+    assert s.item("Q2").kind == "binary"
+
+
+def test_responses_roundtrip_codes():
+    s = pa.Survey(_toy(), ITEMS, demographics=["sex"], weights="w")
+    r = s.responses()
+    assert r["Q254"].tolist()[:3] == [1, pd.NA, 4]
+    assert str(r["Q1"].dtype) == "Int64"
+    frame = s.to_frame()
+    assert list(frame.columns) == ["Q1", "Q2", "Q254", "sex", "w"]
+
+
+def test_code_outside_scale_names_item_and_value():
+    df = pd.DataFrame({"Q164": [1, 5, 11]})
+    with pytest.raises(ValueError, match=r"item 'Q164' has code 11 outside its scale 1\.\.10"):
+        pa.Survey(df, [pa.Item("Q164", tuple(range(1, 11)))])
+
+
+def test_out_of_scale_as_invalid_for_simulated_answers():
+    df = pd.DataFrame({"Q164": [1, 5, 11]})
+    s = pa.Survey(df, [pa.Item("Q164", tuple(range(1, 11)))], out_of_scale="invalid")
+    assert s.category_indices()[:, 0].tolist() == [0, 4, INVALID]
+
+
+def test_non_integer_code():
+    with pytest.raises(ValueError, match=r"item 'Q1' has non-integer code 1\.5"):
+        pa.Survey(pd.DataFrame({"Q1": [1, 1.5, 2]}), [pa.Item("Q1", (1, 2))])
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        ([1.0, -1.0, 1.0], r"non-negative: respondent at row 1 has weight -1"),
+        ([1.0, np.nan, 1.0], r"finite numbers: respondent at row 1"),
+        ([1.0, np.inf, 1.0], r"finite numbers: respondent at row 1"),
+        ([0.0, 0.0, 0.0], r"weights sum to zero"),
+        ([1.0, 1.0], r"weights have 2 values for 3 respondents"),
+    ],
+)
+def test_bad_weights(weights, match):
+    df = pd.DataFrame({"Q1": [1, 2, 1]})
+    with pytest.raises(ValueError, match=match):
+        pa.Survey(df, ["Q1"], weights=weights)
+
+
+def test_duplicate_item_names():
+    df = pd.DataFrame({"Q1": [1, 2, 1]})
+    with pytest.raises(ValueError, match=r"duplicate item name 'Q1'"):
+        pa.Survey(df, ["Q1", "Q1"])
+
+
+def test_duplicate_columns():
+    df = pd.DataFrame([[1, 2], [2, 1]], columns=["Q1", "Q1"])
+    with pytest.raises(ValueError, match=r"duplicate column name"):
+        pa.Survey(df)
+
+
+def test_item_with_no_valid_answers():
+    df = pd.DataFrame({"Q1": [1, 2, 1], "Q2": [-1, -2, np.nan]})
+    with pytest.raises(ValueError, match=r"item 'Q2' has no valid answers"):
+        pa.Survey(df, ["Q1", pa.Item("Q2", (1, 2))])
+    with pytest.raises(ValueError, match=r"item 'Q2' has no valid answers to infer"):
+        pa.Survey(df, ["Q1", "Q2"])
+
+
+def test_missing_columns():
+    df = pd.DataFrame({"Q1": [1, 2, 1]})
+    with pytest.raises(KeyError, match=r"Q9"):
+        pa.Survey(df, ["Q1", "Q9"])
+    with pytest.raises(KeyError, match=r"'age'"):
+        pa.Survey(df, ["Q1"], demographics=["age"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(codes=(1,)), "at least two categories"),
+        (dict(codes=(1, 1, 2)), "duplicate codes"),
+        (dict(codes=(3, 2, 1)), "increasing order"),
+        (dict(codes=(1, 2, 3), kind="binary"), "binary but declares 3 codes"),
+        (dict(codes=(1, 2), kind="interval"), "kind 'interval'"),
+        (dict(codes=(1, 2), labels=("a",)), "2 codes but 1 labels"),
+        (dict(codes=(1, 2, 5), missing=(5,)), "both valid and missing"),
+    ],
+)
+def test_item_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pa.Item("Qx", **kwargs)
+
+
+def test_valid_negative_codes_when_declared():
+    # derived indices such as the autonomy index use -2..2: declared codes win over WVS missing
+    df = pd.DataFrame({"Y003": [-2, -1, 0, 1, 2, -5]})
+    s = pa.Survey(df, [pa.Item("Y003", (-2, -1, 0, 1, 2))])
+    assert s.category_indices()[:, 0].tolist() == [0, 1, 2, 3, 4, MISSING]
+
+
+def test_subset_select_keep_metadata():
+    s = pa.Survey(_toy(), ITEMS, demographics=["sex"], weights="w", name="gold")
+    women = s.subset(s.demographics["sex"].to_numpy() == 2)
+    assert len(women) == 3
+    assert women.items == s.items
+    np.testing.assert_array_equal(women.weights, [2.0, 1.0, 1.5])
+    assert women.name == "gold"
+    sel = s.select(["Q254", "Q1"])
+    assert sel.item_names == ("Q254", "Q1")
+    np.testing.assert_array_equal(sel.category_indices()[:, 1], s.category_indices()[:, 0])
+    with pytest.raises(KeyError, match="item 'Q7' is not in this survey"):
+        s.select(["Q7"])
+
+
+def test_groupby_partitions_rows():
+    s = pa.Survey(_toy(), ITEMS, demographics=["sex"], weights="w")
+    parts = dict(s.groupby("sex"))
+    assert set(parts) == {(1,), (2,)}
+    assert sum(len(p) for p in parts.values()) == len(s)
+    assert isinstance(next(iter(parts))[0], int)
+
+
+def test_check_compatible():
+    a = pa.Survey(_toy(), ITEMS)
+    b = pa.Survey(_toy(), ITEMS[:2] + [pa.Item("Q254", (1, 2, 3, 4, 5))])
+    with pytest.raises(ValueError, match=r"item 'Q254' has codes \(1, 2, 3, 4\) in gold"):
+        pa.check_compatible(a, b)
+    c = a.select(["Q1", "Q2"])
+    with pytest.raises(ValueError, match=r"\['Q254'\] only in gold"):
+        pa.check_compatible(a, c)
+    pa.check_compatible(a, a.select(["Q2", "Q254", "Q1"]))
+
+
+def test_from_category_indices_validates():
+    items = [pa.Item("Q1", (1, 2, 3))]
+    s = pa.Survey.from_category_indices(np.array([[0], [2], [-1], [-2]]), items)
+    assert s.invalid_rate()["Q1"] == 0.25
+    with pytest.raises(ValueError, match=r"item 'Q1': category index 3 outside 0\.\.2"):
+        pa.Survey.from_category_indices(np.array([[0], [3]]), items)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=5), min_size=3, max_size=40), st.randoms())
+def test_encoding_is_row_order_invariant(values, rnd):
+    values = values + [1, 5]
+    df = pd.DataFrame({"Q1": values})
+    perm = list(range(len(values)))
+    rnd.shuffle(perm)
+    item = [pa.Item("Q1", (1, 2, 3, 4, 5))]
+    a = pa.Survey(df, item).category_indices()[:, 0]
+    b = pa.Survey(df.iloc[perm], item).category_indices()[:, 0]
+    np.testing.assert_array_equal(a[perm], b)
+    np.testing.assert_array_equal(a, np.asarray(values) - 1)
