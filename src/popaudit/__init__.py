@@ -1,7 +1,11 @@
 """popaudit: audit simulated survey populations against real survey data."""
 
-from popaudit.survey import INVALID, MISSING, WVS_MISSING_CODES, Item, Survey, check_compatible
+from popaudit import marginal, modal
+from popaudit.distributions import AnswerDistributions, answer_distributions
 from popaudit.io import read_survey
+from popaudit.marginal import MarginalResult, compare_marginals
+from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
+from popaudit.survey import INVALID, MISSING, WVS_MISSING_CODES, Item, Survey, check_compatible
 
 __version__ = "0.1.0"
 
@@ -9,9 +13,20 @@ __all__ = [
     "INVALID",
     "MISSING",
     "WVS_MISSING_CODES",
+    "AnswerDistributions",
     "Item",
+    "MarginalResult",
+    "ModalDiversityResult",
+    "ModalResult",
     "Survey",
-    "check_compatible",
-    "read_survey",
     "__version__",
+    "answer_distributions",
+    "check_compatible",
+    "compare_marginals",
+    "compare_modes",
+    "marginal",
+    "modal",
+    "modal_diversity",
+    "modes",
+    "read_survey",
 ]

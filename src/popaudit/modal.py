@@ -1,0 +1,594 @@
+"""Modal metrics: does the simulated subgroup pick the answer the real subgroup picks most?
+
+* :func:`modes` lists the modal answer(s) of every subgroup x item;
+* :func:`compare_modes` scores a simulated population against gold: modal
+  accuracy under an explicit tie policy, the distance-aware error
+  ``|mode_sim - mode_gold| / (K - 1)`` and the expected ordinal distance
+  ``E|X_sim - mode_gold| / (K - 1)``, aggregated over items and subgroups with
+  the counts that went in (:class:`ModalResult`);
+* :func:`modal_diversity` computes the Modal Diversity Score per item and
+  stratum of subgroups (:class:`ModalDiversityResult`).
+
+Ties
+----
+A category is a mode when its probability is within ``tie_tol`` (absolute,
+default 1e-9) of the largest one, so equal weighted shares that differ only by
+floating-point rounding count as ties.
+
+For *gold* ties, ``ties=`` chooses:
+
+* ``"any"``: a simulated mode equal to any tied gold mode scores 1; distances
+  are to the nearest tied gold mode;
+* ``"fractional"``: credit ``1 / (number of tied gold modes)`` when the
+  simulated mode is one of them; distances are averaged over the tied gold
+  modes;
+* ``"strict"``: a gold tie leaves the pair *unresolved*: it gets no score and is
+  counted in ``n_unresolved``.
+
+For *simulated* ties, ``sim_ties=`` chooses:
+
+* ``"average"``: each tied simulated mode is taken as the prediction with
+  equal chance: credit and distance error are averaged over them;
+* ``"first"``: the first tied mode in the item's code order (the lowest code
+  of an ordinal item) is the prediction;
+* ``"unresolved"``: the pair is unresolved, as for ``ties="strict"``.
+
+Distance metrics use category positions ``0 .. K-1`` (unit spacing, as the
+marginal W1) and apply to ordinal and binary items only; for nominal items the
+per-pair columns hold ``<NA>`` with ``distance_applicable`` False, and the
+summaries count them as ``n_not_applicable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from popaudit.distributions import AnswerDistributions, align, answer_distributions
+from popaudit.survey import Survey
+
+__all__ = [
+    "SIM_TIE_POLICIES",
+    "TIE_POLICIES",
+    "ModalDiversityResult",
+    "ModalResult",
+    "compare_modes",
+    "modal_diversity",
+    "modes",
+]
+
+TIE_POLICIES = ("any", "fractional", "strict")
+SIM_TIE_POLICIES = ("average", "first", "unresolved")
+
+
+def _mode_mask(probs: np.ndarray, n_categories: np.ndarray, tie_tol: float) -> np.ndarray:
+    """(..., Kmax) bool: categories within tie_tol of the row maximum (inside K)."""
+    valid = np.arange(probs.shape[-1]) < np.asarray(n_categories)[..., None]
+    pmax = np.where(valid, probs, -np.inf).max(axis=-1, keepdims=True)
+    return valid & (probs >= pmax - tie_tol)
+
+
+def _first_only(mask: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(mask)
+    first = mask.argmax(axis=-1)
+    np.put_along_axis(out, first[..., None], True, axis=-1)
+    return out & mask.any(axis=-1, keepdims=True)
+
+
+def _code_tuples(mask: np.ndarray, codes: np.ndarray) -> list[tuple[int, ...]]:
+    rows, cols = np.nonzero(mask)
+    vals = codes[rows, cols].astype(np.int64).tolist()
+    counts = mask.sum(axis=-1)
+    out, pos = [], 0
+    for c in counts.tolist():
+        out.append(tuple(vals[pos:pos + c]))
+        pos += c
+    return out
+
+
+def _check_tol(tie_tol: float) -> float:
+    tol = float(tie_tol)
+    if not np.isfinite(tol) or tol < 0:
+        raise ValueError(f"tie_tol must be a finite number >= 0, got {tie_tol!r}")
+    return tol
+
+
+def modes(dist, by: str | Sequence[str] | None = None, *, tie_tol: float = 1e-9
+          ) -> pd.DataFrame:
+    """Modal answer(s) of every subgroup x item.
+
+    Parameters
+    ----------
+    dist : AnswerDistributions or Survey
+        Distributions, or a survey (split by ``by``).
+    by : str or list of str, optional
+        Demographic columns, for a survey input.
+    tie_tol : float
+        Categories within ``tie_tol`` of the largest probability are tied modes.
+
+    Returns
+    -------
+    DataFrame
+        One row per subgroup x item with a distribution: ``subgroup``,
+        ``item``, ``kind``, ``modes`` (tuple of codes in code order),
+        ``n_modes`` and ``mode_probability``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import popaudit as pa
+    >>> s = pa.Survey(pd.DataFrame({"Q1": [1, 1, 3, 3, 2]}),
+    ...               items=[pa.Item("Q1", codes=(1, 2, 3))])
+    >>> pa.modes(s)[["item", "modes", "n_modes"]].to_dict("records")
+    [{'item': 'Q1', 'modes': (1, 3), 'n_modes': 2}]
+    """
+    if isinstance(dist, Survey):
+        dist = answer_distributions(dist, by=by)
+    elif not isinstance(dist, AnswerDistributions):
+        raise TypeError(f"modes expects AnswerDistributions or a Survey, got "
+                        f"{type(dist).__name__}")
+    elif by is not None:
+        raise ValueError("by= applies to a Survey input; these distributions are already split")
+    tol = _check_tol(tie_tol)
+    gg, jj = np.nonzero(dist.has_data)
+    p = dist.probs[gg, jj]
+    K = dist.n_categories[jj]
+    mask = _mode_mask(p, K, tol)
+    codes = dist.code_matrix()[jj]
+    return pd.DataFrame({
+        "subgroup": np.asarray(dist.labels, dtype=object)[gg],
+        "item": np.asarray(dist.item_names, dtype=object)[jj],
+        "kind": np.array([it.kind for it in dist.items], dtype=object)[jj].astype(str),
+        "modes": _code_tuples(mask, codes),
+        "n_modes": mask.sum(axis=-1),
+        "mode_probability": p.max(axis=-1) if len(gg) else np.zeros(0),
+    })
+
+
+# ---------------------------------------------------------------------------
+# compare_modes
+# ---------------------------------------------------------------------------
+
+_MODAL_METRICS = ("accuracy", "distance_error", "expected_distance")
+_METRIC_COLUMN = {"accuracy": "credit", "distance_error": "distance_error",
+                  "expected_distance": "expected_distance"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModalResult:
+    """Modal comparison of a simulated population with gold.
+
+    Attributes
+    ----------
+    per_pair : DataFrame
+        One row per subgroup x item compared: ``subgroup``, ``item``,
+        ``kind``, ``n_categories``, ``gold_modes`` and ``sim_modes`` (tuples
+        of codes), ``n_gold_modes``, ``n_sim_modes``, ``unresolved`` (bool),
+        ``unresolved_reason`` (``""``, ``"gold tie"``, ``"simulated tie"`` or
+        ``"gold and simulated tie"``), ``credit`` (modal accuracy credit in
+        [0, 1]), ``distance_applicable`` (False for nominal items),
+        ``distance_error`` and ``expected_distance`` (both in [0, 1]).
+        ``<NA>`` appears only where the pair is unresolved or the distance
+        metric does not apply.
+    summary : DataFrame
+        One row per metric (``accuracy``, ``distance_error``,
+        ``expected_distance``): ``mean``, ``sd`` and the counts ``n_pairs``
+        (all compared), ``n_used``, ``n_unresolved``, ``n_not_applicable``,
+        ``n_items``, ``n_subgroups``.
+    per_subgroup, per_item : DataFrame
+        The same aggregates per subgroup (over its items) and per item (over
+        subgroups).
+    ties, sim_ties : str
+        The tie policies used.
+    tie_tol : float
+    n_pairs, n_unresolved, n_unresolved_gold, n_unresolved_sim : int
+        Pairs compared; unresolved (any reason; by a gold tie; by a simulated tie).
+    n_empty_gold, n_empty_sim : int
+        Pairs skipped: gold has no distribution; gold has one but the
+        simulated population does not.
+    by, population, reference, only_gold, only_sim
+        As in :class:`~popaudit.marginal.MarginalResult`.
+    """
+
+    per_pair: pd.DataFrame
+    summary: pd.DataFrame
+    per_subgroup: pd.DataFrame
+    per_item: pd.DataFrame
+    ties: str
+    sim_ties: str
+    tie_tol: float
+    n_pairs: int
+    n_unresolved: int
+    n_unresolved_gold: int
+    n_unresolved_sim: int
+    n_empty_gold: int
+    n_empty_sim: int
+    by: tuple[str, ...] = ()
+    population: str = "simulated"
+    reference: str = "gold"
+    only_gold: tuple[str, ...] = ()
+    only_sim: tuple[str, ...] = ()
+
+    def _mean(self, metric: str) -> float:
+        row = self.summary[self.summary["metric"] == metric]
+        return float(row["mean"].iloc[0]) if len(row) else float("nan")
+
+    @property
+    def accuracy(self) -> float:
+        """Mean modal-accuracy credit over resolved pairs."""
+        return self._mean("accuracy")
+
+    @property
+    def distance_error(self) -> float:
+        """Mean distance-aware error over resolved ordinal/binary pairs."""
+        return self._mean("distance_error")
+
+    @property
+    def expected_distance(self) -> float:
+        """Mean expected ordinal distance over resolved ordinal/binary pairs."""
+        return self._mean("expected_distance")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long table: ``population``, ``subgroup``, ``item``, ``kind``,
+        ``metric`` (``accuracy``, ``distance_error``, ``expected_distance``),
+        ``value``; unresolved and not-applicable pairs have no row."""
+        parts = []
+        for m in _MODAL_METRICS:
+            col = self.per_pair[_METRIC_COLUMN[m]]
+            sel = col.notna().to_numpy()
+            sub = self.per_pair.loc[sel, ["subgroup", "item", "kind"]]
+            parts.append(sub.assign(metric=m, value=col[sel].to_numpy(dtype=float)))
+        out = pd.concat(parts, ignore_index=True)
+        out.insert(0, "population", self.population)
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary.set_index("metric")
+
+        def fmt(m):
+            if m not in s.index or s.loc[m, "n_used"] == 0:
+                return "-"
+            return f"{s.loc[m, 'mean']:.3f} (n={int(s.loc[m, 'n_used'])})"
+
+        return "\n".join([
+            (f"ModalResult({self.population!r} vs {self.reference!r}, "
+            f"by={list(self.by) or 'overall'}, ties={self.ties!r}, sim_ties={self.sim_ties!r})"),
+            (f"  pairs compared: {self.n_pairs}; unresolved: {self.n_unresolved} "
+            f"(gold ties {self.n_unresolved_gold}, simulated ties {self.n_unresolved_sim})"),
+            (f"  accuracy {fmt('accuracy')}, distance error {fmt('distance_error')}, "
+            f"expected distance {fmt('expected_distance')}"),
+        ])
+
+
+def _aggregate(per: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    rows = []
+    for m in _MODAL_METRICS:
+        col = per[_METRIC_COLUMN[m]].astype("Float64")
+        base = pd.DataFrame({
+            "value": col.to_numpy(dtype=float, na_value=np.nan),
+            "used": col.notna().to_numpy(),
+            "unresolved": per["unresolved"].to_numpy() & (
+                per["distance_applicable"].to_numpy() if m != "accuracy" else True),
+            "na": (~per["distance_applicable"].to_numpy()) if m != "accuracy"
+            else np.zeros(len(per), bool),
+            "item": per["item"].to_numpy(), "subgroup": per["subgroup"].to_numpy(),
+        })
+        grp = base.groupby(keys, sort=False) if keys else base.groupby(np.zeros(len(base)))
+        used = base[base["used"]]
+        ugrp = used.groupby(keys, sort=False) if keys else used.groupby(np.zeros(len(used)))
+        agg = pd.DataFrame({
+            "n_pairs": grp.size(), "n_used": grp["used"].sum(),
+            "n_unresolved": grp["unresolved"].sum(), "n_not_applicable": grp["na"].sum(),
+        })
+        agg["mean"] = ugrp["value"].mean()
+        agg["sd"] = ugrp["value"].std(ddof=1)
+        if not keys:
+            agg["n_items"] = used["item"].nunique()
+            agg["n_subgroups"] = used["subgroup"].nunique()
+        agg = agg.reset_index(drop=not keys)
+        agg.insert(len(keys), "metric", m)
+        rows.append(agg)
+    out = pd.concat(rows, ignore_index=True)
+    front = keys + ["metric", "mean", "sd", "n_pairs", "n_used", "n_unresolved",
+                    "n_not_applicable"]
+    rest = [c for c in out.columns if c not in front]
+    out = out[front + rest]
+    for c in ("n_pairs", "n_used", "n_unresolved", "n_not_applicable"):
+        out[c] = out[c].astype(np.int64)
+    return out
+
+
+def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str = "any",
+                  sim_ties: str = "average", tie_tol: float = 1e-9,
+                  unmatched: str = "raise") -> ModalResult:
+    """Modal accuracy and distance-aware errors of a simulated population against gold.
+
+    Parameters
+    ----------
+    gold, sim : Survey or AnswerDistributions
+        As in :func:`~popaudit.compare_marginals`.
+    by : str or list of str, optional
+        Demographic columns defining subgroups for survey inputs.
+    ties : {"any", "fractional", "strict"}
+        Policy for tied gold modes (see the module docstring).
+    sim_ties : {"average", "first", "unresolved"}
+        Policy for tied simulated modes.
+    tie_tol : float
+        Absolute tolerance under which two probabilities are tied.
+    unmatched : {"raise", "drop"}
+        Subgroups present in one population only.
+
+    Returns
+    -------
+    ModalResult
+
+    Notes
+    -----
+    For a pair with gold modes ``M`` (category positions), simulated mode
+    weights ``s_k`` (``1/|S|`` on each tied simulated mode for ``"average"``,
+    one-hot for ``"first"``) and simulated distribution ``q``, define the
+    distance from position ``k`` to gold as ``d(k) = min_{m in M} |k - m|``
+    (``"any"``, ``"strict"``) or ``mean_{m in M} |k - m|`` (``"fractional"``).
+    Then
+
+    * credit ``= sum_k s_k 1{k in M}`` (``"any"``, ``"strict"``) or
+      ``sum_k s_k 1{k in M} / |M|`` (``"fractional"``);
+    * distance error ``= sum_k s_k d(k) / (K - 1)``;
+    * expected distance ``= sum_k q_k d(k) / (K - 1)``.
+
+    Modal accuracy and the distance error follow the subgroup modal-accuracy
+    and NMAE measures of the Singapore WVS study (methods.md, study A), whose
+    tie rules were not published; here they are explicit. Aggregates are
+    unweighted means over resolved pairs (distance metrics: over resolved
+    ordinal and binary pairs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import popaudit as pa
+    >>> items = [pa.Item("Q1", codes=(1, 2, 3, 4, 5))]
+    >>> gold = pa.Survey(pd.DataFrame({"Q1": [1, 1, 2, 2, 5]}), items=items)  # modes 1 and 2
+    >>> sim = pa.Survey(pd.DataFrame({"Q1": [2, 2, 2, 3]}), items=items)      # mode 2
+    >>> [pa.compare_modes(gold, sim, ties=t).accuracy for t in ("any", "fractional")]
+    [1.0, 0.5]
+    >>> pa.compare_modes(gold, sim, ties="strict").n_unresolved
+    1
+    """
+    if ties not in TIE_POLICIES:
+        raise ValueError(f"ties must be one of {TIE_POLICIES}, got {ties!r}")
+    if sim_ties not in SIM_TIE_POLICIES:
+        raise ValueError(f"sim_ties must be one of {SIM_TIE_POLICIES}, got {sim_ties!r}")
+    tol = _check_tol(tie_tol)
+    al = align(gold, sim, by, unmatched=unmatched)
+    gd, sd = al.gold, al.sim
+    both = gd.has_data & sd.has_data
+    gg, jj = np.nonzero(both)
+    p, q = gd.probs[gg, jj], sd.probs[gg, jj]
+    K = gd.n_categories[jj]
+    kmax = gd.kmax
+    codes = gd.code_matrix()[jj]
+    kinds = np.array([it.kind for it in gd.items], dtype=object)[jj].astype(str)
+    ordered = kinds != "nominal"
+
+    gmask = _mode_mask(p, K, tol)
+    smask = _mode_mask(q, K, tol)
+    n_g = gmask.sum(axis=-1)
+    n_s = smask.sum(axis=-1)
+    if sim_ties == "first":
+        sw = _first_only(smask).astype(float)
+    else:
+        sw = smask / np.maximum(n_s, 1)[:, None]
+    unres_gold = (n_g > 1) if ties == "strict" else np.zeros(len(gg), bool)
+    unres_sim = (n_s > 1) if sim_ties == "unresolved" else np.zeros(len(gg), bool)
+    unresolved = unres_gold | unres_sim
+
+    hit = (sw * gmask).sum(axis=-1)
+    credit = hit / n_g if ties == "fractional" else hit
+    pos = np.arange(kmax, dtype=float)
+    D = np.abs(pos[:, None] - pos[None, :])  # D[k, l] = |k - l|
+    if ties == "fractional":
+        dG = (gmask[:, None, :] * D[None]).sum(axis=-1) / n_g[:, None]
+    else:
+        dG = np.where(gmask[:, None, :], D[None], np.inf).min(axis=-1)
+    dG = np.where(np.arange(kmax)[None, :] < K[:, None], dG, 0.0)
+    denom = np.maximum(K - 1, 1).astype(float)
+    dist_err = (sw * dG).sum(axis=-1) / denom
+    exp_dist = (q * dG).sum(axis=-1) / denom
+
+    reason = np.full(len(gg), "", dtype=object)
+    reason[unres_gold] = "gold tie"
+    reason[unres_sim] = "simulated tie"
+    reason[unres_gold & unres_sim] = "gold and simulated tie"
+
+    def na_col(values, na):
+        col = pd.array(values, dtype="Float64")
+        col[na] = pd.NA
+        return col
+
+    per = pd.DataFrame({
+        "subgroup": np.asarray(gd.labels, dtype=object)[gg],
+        "item": np.asarray(gd.item_names, dtype=object)[jj],
+        "kind": kinds, "n_categories": K,
+        "gold_modes": _code_tuples(gmask, codes), "sim_modes": _code_tuples(smask, codes),
+        "n_gold_modes": n_g, "n_sim_modes": n_s,
+        "unresolved": unresolved, "unresolved_reason": reason,
+        "credit": na_col(credit, unresolved),
+        "distance_applicable": ordered,
+        "distance_error": na_col(dist_err, unresolved | ~ordered),
+        "expected_distance": na_col(exp_dist, unresolved | ~ordered),
+    })
+    return ModalResult(
+        per_pair=per, summary=_aggregate(per, []), per_subgroup=_aggregate(per, ["subgroup"]),
+        per_item=_aggregate(per, ["item"]), ties=ties, sim_ties=sim_ties, tie_tol=tol,
+        n_pairs=len(gg), n_unresolved=int(unresolved.sum()),
+        n_unresolved_gold=int(unres_gold.sum()), n_unresolved_sim=int(unres_sim.sum()),
+        n_empty_gold=int((~gd.has_data).sum()), n_empty_sim=int((gd.has_data & ~sd.has_data
+                                                                  ).sum()),
+        by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
+        only_gold=al.only_gold, only_sim=al.only_sim)
+
+
+# ---------------------------------------------------------------------------
+# Modal Diversity Score
+# ---------------------------------------------------------------------------
+
+MDS_TIE_POLICIES = ("fractional", "first", "exclude")
+
+
+@dataclass(frozen=True, eq=False)
+class ModalDiversityResult:
+    """Modal Diversity Score per item and stratum.
+
+    Attributes
+    ----------
+    per_item : DataFrame
+        One row per stratum x item: ``stratum``, ``item``, ``mds``,
+        ``entropy_bits`` (``-sum p log2 p``), ``n_subgroups`` (|S|, subgroups
+        with a distribution for the item, after ``ties="exclude"``),
+        ``n_options`` (|C| = K), ``n_distinct_modes`` and
+        ``n_tied_subgroups`` (subgroups with tied modes).
+    summary : DataFrame
+        Per stratum: ``mean`` MDS over items, ``n_items``, ``n_items_skipped``
+        (items with fewer than two subgroups, where MDS is undefined) and
+        ``n_subgroups``.
+    ties : str
+    tie_tol : float
+    """
+
+    per_item: pd.DataFrame
+    summary: pd.DataFrame
+    ties: str
+    tie_tol: float
+    _skipped: pd.DataFrame = field(default=None, repr=False)
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """Stratum x item rows left out (fewer than two subgroups with a mode)."""
+        return self._skipped.copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy long table: ``stratum``, ``item``, ``metric`` (``"mds"``), ``value``,
+        ``n_subgroups``."""
+        return pd.DataFrame({"stratum": self.per_item["stratum"], "item": self.per_item["item"],
+                             "metric": "mds", "value": self.per_item["mds"],
+                             "n_subgroups": self.per_item["n_subgroups"]})
+
+    def __repr__(self) -> str:
+        parts = [f"{r.stratum}: {r.mean:.3f} ({r.n_items} items)"
+                 for r in self.summary.itertuples()]
+        return (f"ModalDiversityResult(ties={self.ties!r}; mean MDS per stratum: "
+                + "; ".join(parts) + ")")
+
+
+def _resolve_strata(dist, strata) -> list[tuple[str, AnswerDistributions]]:
+    if isinstance(dist, Survey):
+        if strata is None:
+            raise ValueError("modal_diversity on a Survey needs strata=: demographic column(s), "
+                             "e.g. strata=['age_group'] or [['sex'], ['sex', 'age_group']]")
+        specs = [strata] if isinstance(strata, str) else list(strata)
+        out = []
+        for spec in specs:
+            spec = [spec] if isinstance(spec, str) else list(spec)
+            out.append((" x ".join(spec), answer_distributions(dist, by=spec)))
+        return out
+    if not isinstance(dist, AnswerDistributions):
+        raise TypeError(f"modal_diversity expects AnswerDistributions or a Survey, got "
+                        f"{type(dist).__name__}")
+    if strata is None:
+        return [("all", dist)]
+    if not isinstance(strata, Mapping):
+        raise TypeError("for AnswerDistributions, strata must be None or a mapping "
+                        "{stratum name: [subgroup labels]}")
+    return [(str(name), dist.select(subgroups=list(labels))) for name, labels in strata.items()]
+
+
+def modal_diversity(dist, strata=None, *, ties: str = "fractional", tie_tol: float = 1e-9
+                    ) -> ModalDiversityResult:
+    """Modal Diversity Score (MDS) per item and stratum of subgroups.
+
+    Parameters
+    ----------
+    dist : AnswerDistributions or Survey
+        Subgroup distributions (gold or simulated).
+    strata :
+        For a Survey: a demographic column, or a list whose entries are
+        columns or lists of columns; each entry is one stratum (its subgroups
+        are the observed combinations), e.g. ``["sex", "age", ["sex", "age"]]``.
+        For AnswerDistributions: None (all subgroups form one stratum
+        ``"all"``) or a mapping ``{stratum name: [subgroup labels]}``.
+    ties : {"fractional", "first", "exclude"}
+        A subgroup with tied modes counts ``1/t`` towards each of its ``t``
+        modes, or only its first mode in code order, or is left out of the
+        stratum for that item.
+    tie_tol : float
+        Absolute tolerance for tied modes.
+
+    Returns
+    -------
+    ModalDiversityResult
+
+    Notes
+    -----
+    ``MDS = -sum_m p(m) log2 p(m) / log2(min(|S|, |C|))`` with ``p(m)`` the
+    share of the stratum's subgroups whose mode is ``m``, ``|S|`` the number of
+    subgroups and ``|C|`` the number of options (methods.md, study A). 0 means
+    every subgroup has the same mode, 1 maximal divergence. With
+    ``ties="fractional"`` a stratum whose tied subgroups spread over more than
+    ``|S|`` options can exceed 1 (bounded by ``log2 |C| / log2 |S|``); use
+    ``"first"`` or ``"exclude"`` for a score bounded by 1. Items with fewer
+    than two subgroups in a stratum have no MDS (``log2 1 = 0``); they are
+    listed in ``skipped`` and counted in the summary.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import popaudit as pa
+    >>> tab = pd.DataFrame({"subgroup": ["a", "b", "c", "d"], "item": "Q1",
+    ...                     "answer": [1, 1, 2, 3]})
+    >>> d = pa.AnswerDistributions.from_predictions(tab, [pa.Item("Q1", codes=(1, 2, 3))])
+    >>> res = pa.modal_diversity(d)
+    >>> round(float(res.per_item["mds"].iloc[0]), 4)   # H = 1.5 bits / log2(3)
+    0.9464
+    """
+    if ties not in MDS_TIE_POLICIES:
+        raise ValueError(f"ties must be one of {MDS_TIE_POLICIES}, got {ties!r}")
+    tol = _check_tol(tie_tol)
+    rows, skipped, summ = [], [], []
+    for name, d in _resolve_strata(dist, strata):
+        K = d.n_categories
+        mask = _mode_mask(d.probs, K[None, :], tol) & d.has_data[:, :, None]
+        n_modes = mask.sum(axis=-1)
+        tied = n_modes > 1
+        if ties == "fractional":
+            contrib = mask / np.maximum(n_modes, 1)[:, :, None]
+            used = d.has_data
+        elif ties == "first":
+            contrib = _first_only(mask).astype(float)
+            used = d.has_data
+        else:
+            used = d.has_data & ~tied
+            contrib = (mask & used[:, :, None]).astype(float)
+        n_sub = used.sum(axis=0)  # (P,)
+        share = contrib.sum(axis=0) / np.maximum(n_sub, 1)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = -(np.where(share > 0, share * np.log2(np.where(share > 0, share, 1)), 0.0)
+                    ).sum(axis=-1)
+            mds = ent / np.log2(np.minimum(n_sub, K))
+        ok = n_sub >= 2
+        frame = pd.DataFrame({
+            "stratum": name, "item": list(d.item_names), "mds": mds, "entropy_bits": ent,
+            "n_subgroups": n_sub, "n_options": K,
+            "n_distinct_modes": (share > 0).sum(axis=-1),
+            "n_tied_subgroups": (tied & d.has_data).sum(axis=0),
+        })
+        rows.append(frame[ok])
+        skipped.append(frame.loc[~ok, ["stratum", "item", "n_subgroups"]])
+        summ.append({"stratum": name, "mean": float(np.mean(mds[ok])) if ok.any() else np.nan,
+                     "n_items": int(ok.sum()), "n_items_skipped": int((~ok).sum()),
+                     "n_subgroups": d.n_subgroups})
+    per = pd.concat(rows, ignore_index=True)
+    return ModalDiversityResult(per_item=per, summary=pd.DataFrame(summ), ties=ties,
+                                tie_tol=tol, _skipped=pd.concat(skipped, ignore_index=True))
