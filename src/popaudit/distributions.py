@@ -49,6 +49,9 @@ SUM_TOL = 1e-6
 #: Slack allowed outside [0, 1] for a single probability (floating-point noise).
 _PROB_SLACK = 1e-9
 
+#: Cells (respondents x items) per np.bincount call in answer_distributions (bounds memory).
+_BLOCK_CELLS = 4_000_000
+
 _RESERVED = ("subgroup", "item", "option", "label", "probability", "n")
 
 
@@ -385,14 +388,15 @@ class AnswerDistributions:
         bad = ~np.isfinite(prob)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"column {prob_col!r} must hold finite numbers: row {df.index[i]!r} "
-                             f"has {df[prob_col].iloc[i]!r} ({int(bad.sum())} such rows)")
+            raise ValueError(f"column {prob_col!r} must hold finite numbers: row {df.index[i]} "
+                             f"has {df[prob_col].iloc[i]} ({int(bad.sum())} such rows)")
         out = (prob < -_PROB_SLACK) | (prob > 1 + _PROB_SLACK)
         if out.any():
             i = int(np.flatnonzero(out)[0])
-            raise ValueError(f"probabilities must lie in [0, 1]: row {df.index[i]!r} (item "
-                             f"{df[item_col].iloc[i]!r}, option {df[option_col].iloc[i]!r}) has "
-                             f"{prob[i]!r} ({int(out.sum())} such rows)")
+            raise ValueError(f"probabilities must lie in [0, 1]: row {df.index[i]} (item "
+                             f"{str(df[item_col].iloc[i])!r}, option "
+                             f"{_fmt_value(df[option_col].iloc[i])}) has {prob[i]:.9g} "
+                             f"({int(out.sum())} such rows)")
         prob = np.clip(prob, 0.0, 1.0)
         gid, keys, labels = g_spec.factorize(df)
         G, P = len(labels), len(kept_items)
@@ -403,7 +407,7 @@ class AnswerDistributions:
             i = int(np.flatnonzero(dup)[0])
             raise ValueError(
                 f"subgroup {labels[gid[i]]!r}, item {kept_items[jpos[i]].name!r}, option "
-                f"{df[option_col].iloc[i]!r} appears {int((flat == flat[i]).sum())} times; give "
+                f"{_fmt_value(df[option_col].iloc[i])} appears {int((flat == flat[i]).sum())} times; give "
                 f"each subgroup x item x option once ({int(dup.sum())} duplicated rows)")
         probs = np.zeros(G * P * kmax)
         probs[flat] = prob
@@ -530,7 +534,7 @@ class _SubgroupSpec(NamedTuple):
         sub = df[self.columns]
         if sub.isna().to_numpy().any():
             i = int(np.flatnonzero(sub.isna().to_numpy().any(axis=1))[0])
-            raise ValueError(f"subgroup column(s) {self.columns} missing at row {df.index[i]!r}")
+            raise ValueError(f"subgroup column(s) {self.columns} missing at row {df.index[i]}")
         if self.kind == "labels":
             labs = sub.iloc[:, 0].map(_fmt_value)
             gid, uniq = pd.factorize(labs, sort=True)
@@ -691,7 +695,7 @@ def answer_distributions(survey: Survey, by: str | Sequence[str] | None = None
     counts = np.zeros((G, P, kmax), dtype=np.int64)
     n_inv = np.zeros((G, P), dtype=np.int64)
     gsel, wsel, isel = gid[in_group], w[in_group], idx[in_group]
-    block = max(1, int(4_000_000 // max(len(gsel), 1)))
+    block = max(1, int(_BLOCK_CELLS // max(len(gsel), 1)))
     for j0 in range(0, P, block):
         j1 = min(P, j0 + block)
         pc = j1 - j0

@@ -20,7 +20,7 @@ are in each function's Notes and in ``docs/metrics.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -202,7 +202,8 @@ def kl_divergence(p, q, *, smoothing: float, n_categories=None) -> np.ndarray:
         denom = (1.0 + k * eps)[..., None]
         p = np.where(valid, (p + eps) / denom, 0.0)
         q = np.where(valid, (q + eps) / denom, 0.0)
-    return rel_entr(p, q).sum(axis=-1)
+    # >= 0 in exact arithmetic; clip rounding noise of order 1e-17
+    return np.maximum(rel_entr(p, q).sum(axis=-1), 0.0)
 
 
 def _codes(p: np.ndarray, codes) -> np.ndarray:
@@ -341,15 +342,23 @@ class MarginalResult:
     reference: str = "gold"
     only_gold: tuple[str, ...] = ()
     only_sim: tuple[str, ...] = ()
-    _long: pd.DataFrame = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: ``population``, ``subgroup``, ``item``, ``kind``,
         ``metric``, ``value`` (only metrics that apply to the item; degenerate
         flags as 0/1)."""
-        out = self._long.copy()
+        per = self.per_item
+        parts = []
+        for m in ORDINAL_METRICS:
+            col = per[m]
+            sel = col.notna().to_numpy()
+            parts.append(pd.DataFrame({
+                "subgroup": per["subgroup"].to_numpy()[sel], "item": per["item"].to_numpy()[sel],
+                "kind": per["kind"].to_numpy()[sel], "metric": m,
+                "value": col.to_numpy(dtype=float, na_value=np.nan)[sel]}))
+        out = pd.concat(parts, ignore_index=True)
         out.insert(0, "population", self.population)
-        return out.reset_index(drop=True)
+        return out
 
     def mean(self, metric: str, kind: str = "ordinal") -> float:
         """Mean of one metric over pairs of one item kind (from ``summary``)."""
@@ -483,35 +492,48 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
     per["degenerate_gold"] = values["degenerate_gold"].astype(bool)
     per["degenerate_sim"] = values["degenerate_sim"].astype(bool)
 
-    # tidy long table of applicable metrics
     m_pairs = len(gg)
-    parts = []
+    kind_groups = {"ordinal": ~nominal, "nominal": nominal, "all": np.ones(m_pairs, bool)}
+    summ_rows, sub_parts = [], []
+    G = gd.has_data.shape[0]
     for m in ORDINAL_METRICS:
-        sel = np.ones(m_pairs, bool) if m in _BOTH else ~nominal
-        parts.append(pd.DataFrame({"subgroup": sub_labels[sel], "item": item_names[sel],
-                                   "kind": kind_str[sel], "metric": m,
-                                   "value": values[m][sel]}))
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["subgroup", "item", "kind", "metric", "value"])
-    long["item_kind"] = np.where(long["kind"].to_numpy() == "nominal", "nominal", "ordinal")
-    both_kinds = long[long["metric"].isin(_BOTH)].assign(item_kind="all")
-    agg_in = pd.concat([long, both_kinds], ignore_index=True)
-    agg_in["abs_value"] = agg_in["value"].abs()
-    grp = agg_in.groupby(["metric", "item_kind"], sort=False)
-    summary = pd.DataFrame({
-        "mean": grp["value"].mean(), "mean_abs": grp["abs_value"].mean(),
-        "sd": grp["value"].std(ddof=1), "min": grp["value"].min(), "max": grp["value"].max(),
-        "n_pairs": grp["value"].size(), "n_items": grp["item"].nunique(),
-        "n_subgroups": grp["subgroup"].nunique(),
-    }).reset_index()
-    order = {m: i for i, m in enumerate(ORDINAL_METRICS)}
-    korder = {"ordinal": 0, "nominal": 1, "all": 2}
-    summary = summary.sort_values(
-        ["metric", "item_kind"], key=lambda s: s.map(order) if s.name == "metric"
-        else s.map(korder)).reset_index(drop=True)
-    sgrp = agg_in.groupby(["subgroup", "metric", "item_kind"], sort=False)
-    per_subgroup = pd.DataFrame({"mean": sgrp["value"].mean(),
-                                 "n_items": sgrp["value"].size()}).reset_index()
+        v = values[m]
+        for kname, kmask in kind_groups.items():
+            if m not in _BOTH and kname != "ordinal":
+                continue  # ordinal-only metric: no nominal or "all" rows
+            sel = kmask
+            npairs = int(sel.sum())
+            if npairs == 0:
+                continue
+            x = v[sel]
+            with np.errstate(invalid="ignore"):  # sd of inf KL values (smoothing=0) is NaN
+                spread = x.std(ddof=1) if npairs > 1 else np.nan
+            summ_rows.append({
+                "metric": m, "item_kind": kname, "mean": x.mean(), "mean_abs": np.abs(x).mean(),
+                "sd": spread, "min": x.min(), "max": x.max(),
+                "n_pairs": npairs, "n_items": int(np.unique(jj[sel]).size),
+                "n_subgroups": int(np.unique(gg[sel]).size)})
+            cnt = np.bincount(gg[sel], minlength=G)
+            tot = np.bincount(gg[sel], weights=x, minlength=G)
+            has = cnt > 0
+            sub_parts.append((np.flatnonzero(has), m, kname, tot[has] / cnt[has], cnt[has]))
+    summary = pd.DataFrame(summ_rows, columns=["metric", "item_kind", "mean", "mean_abs", "sd",
+                                               "min", "max", "n_pairs", "n_items",
+                                               "n_subgroups"])
+    if sub_parts:
+        labels_arr = np.asarray(gd.labels, dtype=object)
+        per_subgroup = pd.DataFrame({
+            "subgroup": np.concatenate([labels_arr[g] for g, *_ in sub_parts]),
+            "metric": np.concatenate([np.full(len(g), m, dtype=object)
+                                      for g, m, *_ in sub_parts]),
+            "item_kind": np.concatenate([np.full(len(g), k, dtype=object)
+                                         for g, _, k, *_ in sub_parts]),
+            "mean": np.concatenate([x[3] for x in sub_parts]),
+            "n_items": np.concatenate([x[4] for x in sub_parts]),
+        })
+    else:
+        per_subgroup = pd.DataFrame(columns=["subgroup", "metric", "item_kind", "mean",
+                                             "n_items"])
     return MarginalResult(
         per_item=per, summary=summary, per_subgroup=per_subgroup, n_pairs=int(m_pairs),
         n_empty_gold=int((~gd.has_data).sum()), n_empty_sim=int((gd.has_data & ~sd.has_data
@@ -519,5 +541,4 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
         n_degenerate_gold=int(values["degenerate_gold"].sum()),
         n_degenerate_sim=int(values["degenerate_sim"].sum()), kl_smoothing=float(kl_smoothing),
         by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
-        only_gold=al.only_gold, only_sim=al.only_sim,
-        _long=long.drop(columns="item_kind"))
+        only_gold=al.only_gold, only_sim=al.only_sim)
