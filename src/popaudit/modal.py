@@ -263,42 +263,36 @@ class ModalResult:
         ])
 
 
-def _aggregate(per: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    rows = []
-    for m in _MODAL_METRICS:
-        col = per[_METRIC_COLUMN[m]].astype("Float64")
-        base = pd.DataFrame({
-            "value": col.to_numpy(dtype=float, na_value=np.nan),
-            "used": col.notna().to_numpy(),
-            "unresolved": per["unresolved"].to_numpy() & (
-                per["distance_applicable"].to_numpy() if m != "accuracy" else True),
-            "na": (~per["distance_applicable"].to_numpy()) if m != "accuracy"
-            else np.zeros(len(per), bool),
-            "item": per["item"].to_numpy(), "subgroup": per["subgroup"].to_numpy(),
-        })
-        grp = base.groupby(keys, sort=False) if keys else base.groupby(np.zeros(len(base)))
-        used = base[base["used"]]
-        ugrp = used.groupby(keys, sort=False) if keys else used.groupby(np.zeros(len(used)))
-        agg = pd.DataFrame({
-            "n_pairs": grp.size(), "n_used": grp["used"].sum(),
-            "n_unresolved": grp["unresolved"].sum(), "n_not_applicable": grp["na"].sum(),
-        })
-        agg["mean"] = ugrp["value"].mean()
-        agg["sd"] = ugrp["value"].std(ddof=1)
-        if not keys:
-            agg["n_items"] = used["item"].nunique()
-            agg["n_subgroups"] = used["subgroup"].nunique()
-        agg = agg.reset_index(drop=not keys)
-        agg.insert(len(keys), "metric", m)
-        rows.append(agg)
-    out = pd.concat(rows, ignore_index=True)
-    front = keys + ["metric", "mean", "sd", "n_pairs", "n_used", "n_unresolved",
-                    "n_not_applicable"]
-    rest = [c for c in out.columns if c not in front]
-    out = out[front + rest]
-    for c in ("n_pairs", "n_used", "n_unresolved", "n_not_applicable"):
-        out[c] = out[c].astype(np.int64)
-    return out
+def _aggregate(metrics: dict, group: np.ndarray, labels, key: str | None,
+               gg: np.ndarray, jj: np.ndarray) -> pd.DataFrame:
+    """Means and counts of each metric per group (one group when ``key`` is None).
+
+    ``metrics`` maps a metric name to ``(values, used, unresolved, not_applicable)``
+    arrays over pairs; ``group`` gives each pair's group index into ``labels``.
+    """
+    n = len(labels)
+    frames = []
+    for m, (v, used, unres, na) in metrics.items():
+        cnt = np.bincount(group, minlength=n)
+        n_used = np.bincount(group[used], minlength=n)
+        tot = np.bincount(group[used], weights=v[used], minlength=n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = tot / n_used  # NaN exactly where n_used == 0
+            dev = v[used] - mean[group[used]]
+            ss = np.bincount(group[used], weights=dev ** 2, minlength=n)
+            sd = np.where(n_used > 1, np.sqrt(ss / (n_used - 1)), np.nan)
+        f = pd.DataFrame({"metric": m, "mean": mean, "sd": sd, "n_pairs": cnt,
+                          "n_used": n_used,
+                          "n_unresolved": np.bincount(group[unres], minlength=n),
+                          "n_not_applicable": np.bincount(group[na], minlength=n)})
+        if key is None:
+            f["n_items"] = np.unique(jj[used]).size
+            f["n_subgroups"] = np.unique(gg[used]).size
+        else:
+            f.insert(0, key, labels)
+            f = f[cnt > 0]
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
 
 
 def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str = "any",
@@ -420,9 +414,18 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
         "distance_error": na_col(dist_err, unresolved | ~ordered),
         "expected_distance": na_col(exp_dist, unresolved | ~ordered),
     })
+    zeros = np.zeros(len(gg), bool)
+    metrics = {
+        "accuracy": (credit, ~unresolved, unresolved, zeros),
+        "distance_error": (dist_err, ~unresolved & ordered, unresolved & ordered, ~ordered),
+        "expected_distance": (exp_dist, ~unresolved & ordered, unresolved & ordered, ~ordered),
+    }
     return ModalResult(
-        per_pair=per, summary=_aggregate(per, []), per_subgroup=_aggregate(per, ["subgroup"]),
-        per_item=_aggregate(per, ["item"]), ties=ties, sim_ties=sim_ties, tie_tol=tol,
+        per_pair=per, summary=_aggregate(metrics, np.zeros(len(gg), np.int64), [None], None,
+                                         gg, jj),
+        per_subgroup=_aggregate(metrics, gg, list(gd.labels), "subgroup", gg, jj),
+        per_item=_aggregate(metrics, jj, list(gd.item_names), "item", gg, jj),
+        ties=ties, sim_ties=sim_ties, tie_tol=tol,
         n_pairs=len(gg), n_unresolved=int(unresolved.sum()),
         n_unresolved_gold=int(unres_gold.sum()), n_unresolved_sim=int(unres_sim.sum()),
         n_empty_gold=int((~gd.has_data).sum()), n_empty_sim=int((gd.has_data & ~sd.has_data
