@@ -1,6 +1,6 @@
 """popaudit: audit simulated survey populations against real survey data."""
 
-from popaudit import marginal, modal
+from popaudit import datasets, marginal, modal
 from popaudit.distributions import AnswerDistributions, answer_distributions
 from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
@@ -24,6 +24,7 @@ __all__ = [
     "check_compatible",
     "compare_marginals",
     "compare_modes",
+    "datasets",
     "marginal",
     "modal",
     "modal_diversity",
