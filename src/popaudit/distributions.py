@@ -784,8 +784,12 @@ def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = 
             msg.append(f"{len(only_gold)} only in {what[0]} (e.g. {list(only_gold[:5])})")
         if only_sim:
             msg.append(f"{len(only_sim)} only in {what[1]} (e.g. {list(only_sim[:5])})")
-        raise ValueError("subgroups differ between the populations: " + "; ".join(msg) +
-                         "; pass unmatched='drop' to compare the common subgroups")
+        hint = "; pass unmatched='drop' to compare the common subgroups"
+        if OVERALL in (gd.labels[0], sd.labels[0]) and (gd.n_subgroups == 1 or
+                                                         sd.n_subgroups == 1):
+            hint = ("; one population is not split into subgroups: pass by=[...] for the "
+                    "survey, or build both with the same subgroups")
+        raise ValueError("subgroups differ between the populations: " + "; ".join(msg) + hint)
     common = [lab for lab in gd.labels if lab in sset]
     if not common:
         raise ValueError(f"no subgroup is common to {what[0]} ({list(gd.labels[:5])}) and "

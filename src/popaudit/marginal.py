@@ -88,7 +88,7 @@ def w1_ordinal(p, q, n_categories=None) -> np.ndarray:
     -----
     Categories sit at unit spacing ``0, 1, ..., K-1`` whatever the codes, so
     ``W1 = sum_{k<K-1} |F_p(k) - F_q(k)|`` with ``F`` the cumulative
-    distribution (Vallender 1974); dividing by the diameter ``K - 1`` maps it to
+    distribution (Vallender 1973); dividing by the diameter ``K - 1`` maps it to
     [0, 1] as in OpinionQA (Santurkar et al. 2023). For equally spaced codes this
     equals W1 on the codes divided by ``max - min`` code.
 

@@ -79,13 +79,13 @@ def _first_only(mask: np.ndarray) -> np.ndarray:
 
 
 def _code_tuples(mask: np.ndarray, codes: np.ndarray) -> list[tuple[int, ...]]:
-    rows, cols = np.nonzero(mask)
-    vals = codes[rows, cols].astype(np.int64).tolist()
+    """The codes where ``mask`` is True, one tuple per row (in code order)."""
+    m = mask.shape[0]
     counts = mask.sum(axis=-1)
-    out, pos = [], 0
-    for c in counts.tolist():
-        out.append(tuple(vals[pos:pos + c]))
-        pos += c
+    first = codes[np.arange(m), mask.argmax(axis=-1)].astype(np.int64).tolist()
+    out: list[tuple[int, ...]] = [(c,) for c in first]
+    for r in np.flatnonzero(counts != 1).tolist():
+        out[r] = tuple(codes[r][mask[r]].astype(np.int64).tolist())
     return out
 
 
