@@ -279,3 +279,19 @@ def test_align_unmatched_and_incompatible():
     other = [pa.Item("Q1", codes=(1, 2, 3, 4))]
     with pytest.raises(ValueError, match="codes"):
         align(gsel, AnswerDistributions.from_frame(_tab(), other), by="sex")
+
+
+def test_direct_construction_padding_and_caller_arrays():
+    items = (pa.Item("A", codes=(1, 2)),)
+    probs = np.zeros((1, 1, 5))  # wider zero padding than the items need
+    probs[0, 0, :2] = [0.3, 0.7]
+    d = AnswerDistributions(items=items, by=(), keys=((),), labels=(OVERALL,), probs=probs,
+                            has_data=np.ones((1, 1), bool), source="probabilities")
+    assert probs.flags.writeable  # the caller's array is not frozen
+    assert not d.probs.flags.writeable
+    gold = pa.Survey(pd.DataFrame({"A": [1, 2, 2]}), items=list(items))
+    al = align(gold, d)
+    assert al.sim.kmax == al.gold.kmax == 2
+    with pytest.raises(ValueError, match="has_data"):
+        AnswerDistributions(items=items, by=(), keys=((),), labels=(OVERALL,), probs=probs,
+                            has_data=np.ones((2, 1), bool))

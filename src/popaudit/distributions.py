@@ -149,16 +149,25 @@ class AnswerDistributions:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        # read-only views: never change the flags of a caller's array
+        for name, dtype in (("probs", np.float64), ("has_data", bool), ("n", np.int64),
+                            ("weighted_n", np.float64), ("n_invalid", np.int64),
+                            ("group_size", np.int64)):
+            arr = getattr(self, name)
+            if arr is not None:
+                view = np.asarray(arr, dtype=dtype).view()
+                view.setflags(write=False)
+                object.__setattr__(self, name, view)
         G, P = len(self.labels), len(self.items)
         if self.probs.ndim != 3 or self.probs.shape[:2] != (G, P):
             raise ValueError(f"probs must have shape ({G}, {P}, Kmax), got {self.probs.shape}")
         if len(set(self.labels)) != G:
             dup = pd.Series(self.labels)[pd.Series(self.labels).duplicated()].unique()[:5]
             raise ValueError(f"duplicate subgroup label(s) {list(dup)}")
-        for arr in (self.probs, self.has_data, self.n, self.weighted_n, self.n_invalid,
-                    self.group_size):
-            if arr is not None:
-                arr.setflags(write=False)
+        if self.has_data.shape != (G, P):
+            raise ValueError(f"has_data must have shape ({G}, {P}), got {self.has_data.shape}")
+        if len(self.keys) != G:
+            raise ValueError(f"{len(self.keys)} subgroup keys for {G} labels")
 
     # -- survey-like accessors (so check_compatible works on distributions) ---
     @property
@@ -794,8 +803,7 @@ def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = 
     if not common:
         raise ValueError(f"no subgroup is common to {what[0]} ({list(gd.labels[:5])}) and "
                          f"{what[1]} ({list(sd.labels[:5])})")
-    gd2 = gd if len(common) == gd.n_subgroups else gd.select(subgroups=common)
+    # select() also trims both to the same zero padding (Kmax of the common items)
+    gd2 = gd.select(subgroups=common)
     sd2 = sd.select(items=gd.item_names, subgroups=common)
-    if sd2.kmax != gd2.kmax:  # same items -> same Kmax; guard anyway
-        raise AssertionError("internal: aligned distributions differ in Kmax")
     return Aligned(gd2, sd2, only_gold, only_sim)

@@ -311,7 +311,8 @@ class MarginalResult:
         One row per metric and item kind (``"ordinal"`` = ordinal and binary,
         ``"nominal"``, and ``"all"`` for metrics defined on both): ``mean``,
         ``mean_abs``, ``sd``, ``min``, ``max`` over subgroup x item pairs, and
-        the counts that went in (``n_pairs``, ``n_items``, ``n_subgroups``).
+        the counts that went in (``n_pairs``, ``n_items``, ``n_subgroups``);
+        ``sd`` is NaN when a single pair went in.
     per_subgroup : DataFrame
         Mean of each metric over the items of each subgroup, with ``n_items``.
     n_pairs : int
