@@ -279,3 +279,8 @@ def test_mds_bounds(answers):
     # invariant to the order of subgroups
     rev = pa.modal_diversity(predictions(answers[::-1], item=item), ties="first")
     assert float(rev.per_item["mds"].iloc[0]) == pytest.approx(mds, abs=1e-12)
+
+
+def test_mds_consensus_is_positive_zero():
+    res = pa.modal_diversity(predictions([3, 3, 3]))
+    assert str(float(res.per_item["mds"].iloc[0])) == "0.0"

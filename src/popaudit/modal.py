@@ -577,8 +577,8 @@ def modal_diversity(dist, strata=None, *, ties: str = "fractional", tie_tol: flo
         n_sub = used.sum(axis=0)  # (P,)
         share = contrib.sum(axis=0) / np.maximum(n_sub, 1)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ent = -(np.where(share > 0, share * np.log2(np.where(share > 0, share, 1)), 0.0)
-                    ).sum(axis=-1)
+            plogp = np.where(share > 0, share * np.log2(np.where(share > 0, share, 1)), 0.0)
+            ent = 0.0 - plogp.sum(axis=-1)  # 0.0 - 0.0 is +0.0 (no "-0.0" for consensus)
             mds = ent / np.log2(np.minimum(n_sub, K))
         ok = n_sub >= 2
         frame = pd.DataFrame({
