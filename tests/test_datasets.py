@@ -291,6 +291,10 @@ def test_truth_implied_correlation_matches_the_data():
     std = truth.standardized_loadings()
     assert std.shape == (25, 3) and (std.abs() < 1).all().all()
     assert truth.to_frame().shape == (75, 3)
+    # derived indices: Y003 on the secular pole, Y002 on the self-expression pole
+    d = truth.derived_loadings
+    assert d.loc["Y003", "traditional_secular"] > 0.5 > abs(d.loc["Y003", "nuisance"])
+    assert d.loc["Y002", "survival_self_expression"] > 0.5
     assert truth.loadings.loc["Q15", "traditional_secular"] > 0 > truth.loadings.loc[
         "Q164", "traditional_secular"]
     pd.testing.assert_frame_equal(wvs_like_truth(n=20000, seed=2, missing_rate=0.0).loadings,

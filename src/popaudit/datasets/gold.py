@@ -163,6 +163,13 @@ class GenerativeTruth:
     uniqueness : Series
         Residual variance of each latent response, 1 - l' Phi l with the
         nominal Phi (:attr:`factor_cov`).
+    derived_loadings : DataFrame
+        Y002 and Y003 are functions of several answers, not cut from one
+        latent response, so they have no generating loading; this table gives
+        their standardized pattern loadings *estimated from this sample's
+        complete answers and factor scores* (polyserial correlations with
+        each factor, times the inverse factor correlation matrix), on the same
+        scale as :meth:`standardized_loadings`.
     thresholds : dict
         Item -> increasing cut points on the y* scale (K - 1 of them).
     factor_cov : DataFrame
@@ -181,6 +188,7 @@ class GenerativeTruth:
 
     loadings: pd.DataFrame
     uniqueness: pd.Series
+    derived_loadings: pd.DataFrame
     thresholds: dict
     factor_cov: pd.DataFrame
     realised_factor_cov: pd.DataFrame
@@ -373,6 +381,27 @@ def _y003(q8, q14, q15, q17) -> np.ndarray:
     return np.where(valid, out, -5)
 
 
+def _derived_loadings(derived: dict, F: np.ndarray) -> pd.DataFrame:
+    """Standardized pattern loadings of the derived indices, estimated from this sample.
+
+    Polyserial correlation of each index with each factor (Olsson, Drasgow & Dorans 1982
+    ad hoc estimator: r * sd(Y) / sum_k phi(tau_k)), turned into pattern coefficients by
+    the inverse of the realised factor correlation matrix.
+    """
+    R = np.corrcoef(F, rowvar=False)
+    rows = {}
+    for name, y in derived.items():
+        y = y.astype(float)
+        r = np.array([np.corrcoef(y, F[:, f])[0, 1] for f in range(F.shape[1])])
+        _, counts = np.unique(y, return_counts=True)   # codes are consecutive integers
+        tau = ndtri(np.cumsum(counts)[:-1] / len(y))
+        r_ps = r * y.std() / np.sum(np.exp(-tau ** 2 / 2) / np.sqrt(2 * np.pi))
+        rows[name] = np.linalg.solve(R, r_ps)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(FACTORS))
+    out.index.name = "item"
+    return out
+
+
 def _generate(n: int, seed, country: str, missing_rate: float, not_national_rate: float):
     c = _check_args(n, missing_rate, not_national_rate, country)
     rng = _rng(seed)
@@ -401,6 +430,8 @@ def _generate(n: int, seed, country: str, missing_rate: float, not_national_rate
     codes["Q154"] = order[:, 0] + 1
     codes["Q155"] = order[:, 1] + 1
     codes = {q: codes[q] for q in WVS7_ITEMS}
+    complete = {"Y002": _y002(codes["Q154"], codes["Q155"]),
+                "Y003": _y003(*(codes[q] for q in ("Q8", "Q14", "Q15", "Q17")))}
     _apply_missing(rng, codes, demo, missing_rate)
     # Q254 code 5 "I am not [nationality]" (item-specific missing), independent of the rest
     not_nat = rng.random(n) < not_national_rate
@@ -436,6 +467,7 @@ def _generate(n: int, seed, country: str, missing_rate: float, not_national_rate
         factor_cov=pd.DataFrame(_PHI, index=factor_names, columns=factor_names),
         realised_factor_cov=pd.DataFrame(np.cov(F, rowvar=False), index=factor_names,
                                          columns=factor_names),
+        derived_loadings=_derived_loadings(complete, F),
         demographic_effects=_effects_table(c),
         aims_utilities=_AIMS.copy(),
         scores=pd.DataFrame(F, columns=factor_names),
