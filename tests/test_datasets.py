@@ -581,3 +581,28 @@ def test_invalid_answers_are_reported_apart(gold):
     assert np.all(sim.missing_mask.mean(axis=0) < 0.15)
     with pytest.raises(ValueError, match="invalid_rate"):
         persona_like(gold, invalid_rate=2.0)
+
+
+def test_simulators_on_an_unweighted_survey_without_demographics(gold):
+    bare = pa.Survey(gold.to_frame(), gold.items, name="bare")
+    sims = simulated_populations(bare, seed=1)
+    assert list(sims) == ["persona", "finetuned", "mode_collapsed", "shuffled"]
+    for sim in sims.values():
+        assert sim.weights is None and sim.demographics.shape[1] == 0
+    _assert_same_marginals(bare, sims["shuffled"])
+    with pytest.raises(ValueError, match="by=\\[...\\]"):
+        stereotyped(bare)
+
+
+def test_simulators_recompute_derived_indices():
+    g = wvs_like(n=800, seed=2, derived=True)
+    for name, sim in simulated_populations(g, seed=2).items():
+        r = sim.responses()
+        m = (r[["Q8", "Q14", "Q15", "Q17"]] == 1).astype("Int64")
+        y003 = m.Q8 + m.Q14 - m.Q15 - m.Q17
+        assert (y003.dropna() == r.Y003[y003.notna()]).all(), name
+        assert r.Y003[y003.isna()].isna().all(), name
+        pair = r[["Q154", "Q155"]].dropna().astype(int)
+        y002 = np.where(pair.isin([1, 3]).all(axis=1), 1,
+                        np.where(pair.isin([2, 4]).all(axis=1), 3, 2))
+        assert np.array_equal(y002, r.Y002[pair.index].to_numpy(dtype=int)), name

@@ -741,7 +741,8 @@ def simulated_populations(gold: Survey, seed=0, *, n: int | None = None,
     from its own independent random stream of ``seed``. ``by`` (default: those
     of :data:`DEFAULT_BY` that gold has) sets the cells of every simulator;
     ``n`` the size of all but ``shuffled`` (which always keeps gold's
-    respondents).
+    respondents). ``"stereotyped"`` is left out when gold has no demographic
+    column to exaggerate.
 
     Examples
     --------
@@ -760,10 +761,11 @@ def simulated_populations(gold: Survey, seed=0, *, n: int | None = None,
         _, counts = np.unique(np.asarray(gold.weights), return_counts=True)
         if np.sum(counts == 1) > 0.5 * len(gold):
             weights = "ignore"
-    return {
-        "persona": persona_like(gold, n, seed=rngs[0], by=by),
-        "finetuned": finetuned_like(gold, n, seed=rngs[1], by=by),
-        "stereotyped": stereotyped(gold, n, seed=rngs[2], by=by),
-        "mode_collapsed": mode_collapsed(gold, n, seed=rngs[3]),
-        "shuffled": shuffled(gold, by=by, seed=rngs[4], weights=weights),
-    }
+    out = {"persona": persona_like(gold, n, seed=rngs[0], by=by),
+           "finetuned": finetuned_like(gold, n, seed=rngs[1], by=by)}
+    demo = gold.demographics
+    if by is not None or any(2 <= demo[c].nunique(dropna=True) <= 12 for c in demo.columns):
+        out["stereotyped"] = stereotyped(gold, n, seed=rngs[2], by=by)
+    out["mode_collapsed"] = mode_collapsed(gold, n, seed=rngs[3])
+    out["shuffled"] = shuffled(gold, by=by, seed=rngs[4], weights=weights)
+    return out
