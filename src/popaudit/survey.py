@@ -391,6 +391,11 @@ class Survey:
         """Survey weights (read-only array) or None when unweighted."""
         return self._weights
 
+    @property
+    def weight_name(self) -> str | None:
+        """Name of the weight column the survey was built with (None if unknown)."""
+        return self._weight_name
+
     def weights_or_ones(self) -> np.ndarray:
         """Weights, or an array of ones when the survey is unweighted."""
         return np.ones(len(self)) if self._weights is None else self._weights
