@@ -61,7 +61,7 @@ _DERIVED = {"Y002": ("Q154", "Q155"), "Y003": ("Q8", "Q14", "Q15", "Q17")}
 # plumbing
 # ---------------------------------------------------------------------------------------------
 def _weight_name(s: Survey) -> str:
-    name = getattr(s, "weight_name", None) or getattr(s, "_weight_name", None)
+    name = s.weight_name
     return name or "weight"
 
 
