@@ -1,7 +1,8 @@
 """popaudit: audit simulated survey populations against real survey data."""
 
-from popaudit import datasets, marginal, modal
+from popaudit import datasets, factors, marginal, modal
 from popaudit.distributions import AnswerDistributions, answer_distributions
+from popaudit.factors import compare_factors, efa, parallel_analysis
 from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
 from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
@@ -22,12 +23,16 @@ __all__ = [
     "__version__",
     "answer_distributions",
     "check_compatible",
+    "compare_factors",
     "compare_marginals",
     "compare_modes",
     "datasets",
+    "efa",
+    "factors",
     "marginal",
     "modal",
     "modal_diversity",
     "modes",
+    "parallel_analysis",
     "read_survey",
 ]
