@@ -1,11 +1,13 @@
 """popaudit: audit simulated survey populations against real survey data."""
 
-from popaudit import datasets, factors, marginal, modal
+from popaudit import datasets, factors, marginal, modal, plots
+from popaudit.audit import audit
 from popaudit.distributions import AnswerDistributions, answer_distributions
 from popaudit.factors import compare_factors, efa, parallel_analysis
 from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
 from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
+from popaudit.report import Report
 from popaudit.survey import INVALID, MISSING, WVS_MISSING_CODES, Item, Survey, check_compatible
 
 __version__ = "0.1.0"
@@ -19,9 +21,11 @@ __all__ = [
     "MarginalResult",
     "ModalDiversityResult",
     "ModalResult",
+    "Report",
     "Survey",
     "__version__",
     "answer_distributions",
+    "audit",
     "check_compatible",
     "compare_factors",
     "compare_marginals",
@@ -34,5 +38,6 @@ __all__ = [
     "modal_diversity",
     "modes",
     "parallel_analysis",
+    "plots",
     "read_survey",
 ]

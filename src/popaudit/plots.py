@@ -1,0 +1,141 @@
+"""Matplotlib figures. Each function takes result objects, draws, and returns the Figure or Axes.
+
+Nothing here computes a statistic: the numbers come from the result objects
+of the components (distributions, modal, polychoric, structure, factors,
+inglehart_welzel). Functions take an optional ``ax`` (or ``axes``) and never
+show or save a figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "correlation_heatmaps",
+    "marginal_bars",
+    "metric_by_subgroup",
+]
+
+_PALETTE = ["#222222", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def marginal_bars(gold, simulated: Mapping, items: Sequence[str] | None = None, *,
+                  subgroup: str | None = None, ncols: int = 4, max_items: int = 12):
+    """Per-item answer distributions, gold beside each simulated population.
+
+    Parameters
+    ----------
+    gold : AnswerDistributions
+        From :func:`popaudit.answer_distributions`.
+    simulated : mapping of name -> AnswerDistributions
+    items : sequence of str, optional
+        Items to draw (default: the first ``max_items``).
+    subgroup : str, optional
+        Subgroup label to draw (default: the first, ``"overall"`` when ungrouped).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    names = list(items or gold.item_names[:max_items])
+    label = subgroup or gold.labels[0]
+    dists = {"gold": gold, **dict(simulated)}
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False)
+    width = 0.8 / len(dists)
+    for ax, name in zip(axes.flat, names):
+        item = gold.item(name)
+        x = np.arange(item.n_categories)
+        for i, (pop, d) in enumerate(dists.items()):
+            g = d.labels.index(label)
+            j = d.item_names.index(name)
+            p = d.probs[g, j, : item.n_categories]
+            ax.bar(x + (i - (len(dists) - 1) / 2) * width, p, width=width, label=pop,
+                   color=_PALETTE[i % len(_PALETTE)], alpha=0.85 if i else 1.0)
+        ax.set_xticks(x, [str(c) for c in item.codes], fontsize=7)
+        ax.set_title(name + (f" ({item.kind})" if item.kind != "ordinal" else ""), fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(dists), fontsize=8, frameon=False)
+    fig.suptitle(f"Answer distributions ({label})", y=1.02, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def metric_by_subgroup(per_subgroup: Mapping[str, pd.DataFrame], metric: str = "accuracy", *,
+                       ax=None, value: str = "mean", ci: tuple[str, str] | None = None):
+    """A metric per subgroup, one marker series per simulated population.
+
+    Parameters
+    ----------
+    per_subgroup : mapping of population name -> DataFrame
+        Tables with columns ``subgroup``, ``metric`` and ``value`` (e.g.
+        :attr:`popaudit.modal.ModalResult.per_subgroup`), optionally CI columns.
+    metric : str
+        Which metric's rows to draw.
+    ci : (str, str), optional
+        Columns holding the lower and upper CI bounds, drawn as error bars.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.28 * 12 + 1.5))
+    subgroups: list[str] = []
+    for df in per_subgroup.values():
+        for s in df.loc[df["metric"] == metric, "subgroup"]:
+            if s not in subgroups:
+                subgroups.append(s)
+    y = np.arange(len(subgroups))
+    k = len(per_subgroup)
+    for i, (pop, df) in enumerate(per_subgroup.items()):
+        rows = df[df["metric"] == metric].set_index("subgroup").reindex(subgroups)
+        offs = (i - (k - 1) / 2) * 0.8 / max(k, 1)
+        vals = rows[value].to_numpy(dtype=float)
+        if ci is not None:
+            lo = rows[ci[0]].to_numpy(dtype=float)
+            hi = rows[ci[1]].to_numpy(dtype=float)
+            ax.errorbar(vals, y + offs, xerr=[vals - lo, hi - vals], fmt="o", ms=4, capsize=2,
+                        color=_PALETTE[(i + 1) % len(_PALETTE)], label=pop)
+        else:
+            ax.plot(vals, y + offs, "o", ms=5, color=_PALETTE[(i + 1) % len(_PALETTE)],
+                    label=pop)
+    ax.set_yticks(y, subgroups, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(metric.replace("_", " "))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax
+
+
+def correlation_heatmaps(gold_corr: pd.DataFrame, sim_corr: pd.DataFrame, *,
+                         titles: Sequence[str] = ("gold", "simulated", "simulated - gold"),
+                         axes=None):
+    """Gold, simulated and difference correlation matrices side by side.
+
+    Parameters
+    ----------
+    gold_corr, sim_corr : DataFrame
+        Square correlation matrices with the same items (e.g.
+        ``pa.polychoric(gold).corr``).
+    """
+    sim_corr = sim_corr.loc[gold_corr.index, gold_corr.columns]
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    else:
+        fig = axes[0].figure
+    mats = [gold_corr.to_numpy(), sim_corr.to_numpy(), sim_corr.to_numpy() - gold_corr.to_numpy()]
+    names = list(gold_corr.index)
+    for ax, m, title in zip(axes, mats, titles):
+        im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(names)), names, fontsize=6)
+    fig.colorbar(im, ax=list(axes), shrink=0.8)
+    return fig

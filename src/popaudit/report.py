@@ -1,0 +1,121 @@
+"""The :class:`Report` returned by :func:`popaudit.audit`: one tidy table, figures, exports.
+
+The report holds no statistics of its own; it stores what the components
+computed, in one long table with the columns of :data:`COLUMNS`, plus the
+component result objects (for plots and further analysis) and figures.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["COLUMNS", "Report", "tidy"]
+
+#: Columns of :attr:`Report.table`, in order.
+COLUMNS = ["population", "level", "subgroup", "component", "item", "metric", "value",
+           "ci_low", "ci_high", "floor_median", "floor_q95", "pvalue", "n"]
+
+
+def tidy(df: pd.DataFrame, **constants: Any) -> pd.DataFrame:
+    """Conform a component's long table to :data:`COLUMNS` (absent columns are NA)."""
+    out = df.copy()
+    for key, val in constants.items():
+        out[key] = val
+    for col in COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    return out[COLUMNS]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything :func:`popaudit.audit` computed.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Tidy long table, one row per (population, level, subgroup, component,
+        item, metric), with value, confidence interval, noise floor, p-value
+        and n where they exist (NA otherwise).
+    results : dict
+        Component result objects keyed by ``(component, population)``.
+    summary : DataFrame
+        Headline numbers, one row per population and metric.
+    settings : dict
+        Arguments the audit ran with (seed, subgroups, resampling counts).
+    """
+
+    table: pd.DataFrame
+    results: dict = field(default_factory=dict)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def populations(self) -> list[str]:
+        return list(dict.fromkeys(self.table["population"].dropna()))
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def to_csv(self, path) -> Path:
+        path = Path(path)
+        self.table.to_csv(path, index=False)
+        return path
+
+    def to_json(self, path=None) -> str:
+        """The summary, settings and table as JSON (written to ``path`` if given)."""
+        def clean(v):
+            if v is pd.NA or (isinstance(v, float) and not math.isfinite(v)):
+                return None
+            return v.item() if hasattr(v, "item") else v
+
+        payload = {
+            "settings": {k: clean(v) if not isinstance(v, list | tuple | dict) else v
+                         for k, v in self.settings.items()},
+            "summary": [{k: clean(v) for k, v in row.items()}
+                        for row in self.summary.to_dict(orient="records")],
+            "table": [{k: clean(v) for k, v in row.items()}
+                      for row in self.table.to_dict(orient="records")],
+        }
+        text = json.dumps(payload, indent=2, default=str)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_html(self, path=None, *, figures: dict[str, str] | None = None) -> str:
+        """A self-contained HTML page: summary, settings, table (and figure files if given)."""
+        parts = ["<!doctype html><html><head><meta charset='utf-8'><title>popaudit report</title>",
+                 ("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
+                 "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
+                 "padding:2px 6px}</style></head><body><h1>popaudit report</h1>"),
+                 "<h2>Summary</h2>", self.summary.to_html(index=False, float_format="%.4f"),
+                 "<h2>Settings</h2><pre>", html.escape(json.dumps(self.settings, indent=1,
+                                                                   default=str)), "</pre>"]
+        for title, src in (figures or {}).items():
+            parts.append(f"<h2>{html.escape(title)}</h2><img src='{html.escape(src)}' "
+                         "style='max-width:100%'>")
+        parts += ["<h2>All results</h2>",
+                  self.table.to_html(index=False, float_format="%.4f", na_rep=""),
+                  "</body></html>"]
+        text = "".join(parts)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def __repr__(self) -> str:
+        pops = ", ".join(self.populations)
+        lines = [f"Report({len(self.table)} rows; populations: {pops})"]
+        if not self.summary.empty:
+            lines.append(self.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return ("<b>popaudit Report</b>" +
+                self.summary.to_html(index=False, float_format="%.3f"))

@@ -1,0 +1,80 @@
+"""audit() composes the components; the report's table, summary and exports."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import popaudit as pa
+from popaudit.audit import audit
+from popaudit.report import COLUMNS
+
+
+@pytest.fixture(scope="module")
+def gold():
+    return pa.datasets.wvs_like(n=800, seed=0)
+
+
+@pytest.fixture(scope="module")
+def report(gold):
+    sims = {"shuffled": pa.datasets.shuffled(gold, seed=1),
+            "persona": pa.datasets.persona_like(gold, seed=2)}
+    return audit(gold, sims, by=["Q260"], seed=0)
+
+
+def test_table_is_tidy(report):
+    assert list(report.table.columns) == COLUMNS
+    assert set(report.populations) == {"shuffled", "persona"}
+    assert {"marginal", "modal", "invalid"} <= set(report.table["component"])
+
+
+def test_numbers_come_from_components(report, gold):
+    sim = report.results[("marginal", "persona")]
+    t = report.table
+    row = t[(t.population == "persona") & (t.component == "marginal") & (t.subgroup == "overall")
+            & (t.item == "Q164") & (t.metric == "w1_norm")]
+    expected = sim.per_item.set_index("item").loc["Q164", "w1_norm"]
+    assert float(row["value"].iloc[0]) == pytest.approx(float(expected), abs=0)
+
+
+def test_shuffled_matches_every_marginal_and_mode(report):
+    s = report.summary.set_index(["population", "metric"])["value"]
+    assert s[("shuffled", "mean normalised W1 (ordinal items)")] == pytest.approx(0, abs=1e-12)
+    assert s[("shuffled", "modal accuracy")] == 1.0
+    assert s[("persona", "modal accuracy")] < 1.0
+    assert s[("persona", "invalid answer rate")] > 0
+
+
+def test_exports(report, tmp_path):
+    report.to_csv(tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert len(back) == len(report.table)
+    payload = json.loads(report.to_json(tmp_path / "s.json"))
+    assert payload["settings"]["by"] == ["Q260"]
+    assert len(payload["summary"]) == len(report.summary)
+    html = report.to_html(tmp_path / "r.html")
+    assert "<table" in html and "modal accuracy" in html
+    assert "Report(" in repr(report)
+
+
+def test_subgroup_level_predictions(gold):
+    # a model's predicted answer distributions per subgroup (e.g. token probabilities)
+    dist = pa.answer_distributions(gold, by=["Q260"])
+    rep = audit(gold, {"exact": dist}, by=["Q260"])
+    s = rep.summary.set_index("metric")["value"]
+    assert s["modal accuracy"] == 1.0
+    assert s["mean normalised W1 (ordinal items)"] == pytest.approx(0, abs=1e-12)
+
+
+def test_mismatched_items_are_an_error(gold):
+    other = gold.select(list(gold.item_names[:5]))
+    with pytest.raises(ValueError, match="only in gold"):
+        audit(gold, {"partial": other})
+
+
+def test_bad_simulated_argument(gold):
+    with pytest.raises(TypeError, match="simulated must be"):
+        audit(gold, [gold])
+    with pytest.raises(TypeError, match="gold must be"):
+        audit(np.zeros((3, 3)), gold)
