@@ -1,9 +1,10 @@
 """popaudit: audit simulated survey populations against real survey data."""
 
-from popaudit import datasets, factors, marginal, modal, plots
+from popaudit import datasets, factors, inglehart_welzel, marginal, modal, plots
 from popaudit.audit import audit
 from popaudit.distributions import AnswerDistributions, answer_distributions
 from popaudit.factors import compare_factors, efa, parallel_analysis
+from popaudit.inglehart_welzel import cultural_map
 from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
 from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
@@ -30,9 +31,11 @@ __all__ = [
     "compare_factors",
     "compare_marginals",
     "compare_modes",
+    "cultural_map",
     "datasets",
     "efa",
     "factors",
+    "inglehart_welzel",
     "marginal",
     "modal",
     "modal_diversity",

@@ -1,0 +1,978 @@
+"""The Inglehart–Welzel cultural map: its ten indicators, the official computation, projection.
+
+The map places people and populations on two dimensions, traditional vs
+secular-rational values (``tradrat``) and survival vs self-expression values
+(``survself``), from ten WVS indicators (:data:`INDICATORS`; recodes and their
+sources in :func:`indicator_table`). :func:`fit_map` reproduces the WVS's own
+computation on a gold survey and returns an :class:`IWModel`; the model then
+scores *any* population with gold's means, SDs, loadings, rotation,
+orientation and constants (:meth:`IWModel.score`) — simulated populations and
+subgroups are projected onto the gold map, never refitted. :func:`positions`
+gives population and subgroup mean positions with bootstrap intervals,
+:func:`structure_check` asks whether every item loads on its theoretical
+dimension in gold and in each simulated population, and :func:`cultural_map`
+runs all three and carries what a figure needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from factor_analyzer import Rotator
+from scipy import linalg
+
+from popaudit.factors import congruence_band, efa
+from popaudit.survey import Item, Survey
+
+__all__ = [
+    "CONSTANTS",
+    "DIMENSIONS",
+    "INDICATORS",
+    "SOURCE_ITEMS",
+    "CulturalMap",
+    "IWIndicator",
+    "IWModel",
+    "IWPositions",
+    "IWScores",
+    "IWStructureCheck",
+    "autonomy_index",
+    "cultural_map",
+    "fit_map",
+    "indicator_table",
+    "indicators",
+    "positions",
+    "postmaterialist_index",
+    "structure_check",
+    "weighted_pairwise_corr",
+]
+
+#: The two dimensions, positive pole secular-rational and self-expression.
+DIMENSIONS: tuple[str, str] = ("tradrat", "survself")
+#: The WVS rescaling of the factor scores: TradAgg = 1.61 TradRat - 0.10,
+#: SurvSAgg = 1.81 SurvSelf + 0.038 (WVS Association's map syntax).
+CONSTANTS: dict[str, tuple[float, float]] = {"tradrat": (1.61, -0.10),
+                                             "survself": (1.81, 0.038)}
+_AGG = {"tradrat": "trad_agg", "survself": "surv_self_agg"}
+
+_QUESTIONNAIRE = "WVS-7 master questionnaire (2017-2022) and codebook"
+_METHODS = "WVS Association, Inglehart-Welzel cultural map syntax; reference/methods.md"
+
+
+@dataclass(frozen=True)
+class IWIndicator:
+    """One of the ten map indicators, in WVS-7 coding.
+
+    ``sign`` is the expected sign of the indicator's loading, in its raw
+    coding, on its dimension with the positive pole secular-rational
+    (``tradrat``) or self-expression (``survself``).
+    """
+
+    name: str
+    label: str
+    dimension: str
+    sources: tuple[str, ...]
+    codes: tuple[int, ...]
+    recode: str
+    high_code_means: str
+    sign: int
+    reference: str
+
+
+_INDICATORS: tuple[IWIndicator, ...] = (
+    IWIndicator("Q164", "Importance of God", "tradrat", ("Q164",), tuple(range(1, 11)),
+                "none (1 not at all important ... 10 very important)", "traditional", -1,
+                _QUESTIONNAIRE),
+    IWIndicator("Y003", "Autonomy index", "tradrat", ("Q8", "Q14", "Q15", "Q17"),
+                (-2, -1, 0, 1, 2),
+                "child qualities 1 mentioned / 2 not mentioned -> 1 / 0; "
+                "Y003 = (Q8 independence + Q14 determination) - (Q15 religious faith + "
+                "Q17 obedience); missing if any of the four is missing",
+                "secular-rational (autonomy)", 1, f"{_QUESTIONNAIRE}; {_METHODS}"),
+    IWIndicator("Q184", "Abortion justifiable", "tradrat", ("Q184",), tuple(range(1, 11)),
+                "none (1 never ... 10 always justifiable)", "secular-rational", 1,
+                _QUESTIONNAIRE),
+    IWIndicator("Q254", "National pride", "tradrat", ("Q254",), (1, 2, 3, 4),
+                "none (1 very ... 4 not at all proud); 5 'I am not [nationality]' -> missing",
+                "secular-rational (less pride)", 1, f"{_QUESTIONNAIRE}; {_METHODS}"),
+    IWIndicator("Q45", "Greater respect for authority", "tradrat", ("Q45",), (1, 2, 3),
+                "none (1 good thing, 2 don't mind, 3 bad thing)", "secular-rational", 1,
+                _QUESTIONNAIRE),
+    IWIndicator("Y002", "Post-materialist index (4 items)", "survself", ("Q154", "Q155"),
+                (1, 2, 3),
+                "national aims, first (Q154) and second (Q155) choice, options 1 order, "
+                "2 more say, 3 prices, 4 free speech: {1, 3} -> 1 materialist, {2, 4} -> 3 "
+                "post-materialist, any other pair -> 2 mixed; missing if either is missing",
+                "self-expression (post-materialist)", 1, f"{_QUESTIONNAIRE}; {_METHODS}"),
+    IWIndicator("Q46", "Feeling of happiness", "survself", ("Q46",), (1, 2, 3, 4),
+                "none (1 very happy ... 4 not at all happy)", "survival (less happy)", -1,
+                _QUESTIONNAIRE),
+    IWIndicator("Q182", "Homosexuality justifiable", "survself", ("Q182",),
+                tuple(range(1, 11)), "none (1 never ... 10 always justifiable)",
+                "self-expression", 1, _QUESTIONNAIRE),
+    IWIndicator("Q209", "Signing a petition", "survself", ("Q209",), (1, 2, 3),
+                "none (1 have done, 2 might do, 3 would never do)", "survival", -1,
+                _QUESTIONNAIRE),
+    IWIndicator("Q57", "Most people can be trusted", "survself", ("Q57",), (1, 2),
+                "none (1 most people can be trusted, 2 need to be very careful)",
+                "survival (less trust)", -1, _QUESTIONNAIRE),
+)
+_BY_NAME = {ind.name: ind for ind in _INDICATORS}
+
+#: The ten indicators in the order of the WVS syntax's variable list.
+INDICATORS: tuple[str, ...] = tuple(ind.name for ind in _INDICATORS)
+#: The WVS-7 questions they are built from.
+SOURCE_ITEMS: tuple[str, ...] = ("Q164", "Q8", "Q14", "Q15", "Q17", "Q184", "Q254", "Q45",
+                                 "Q154", "Q155", "Q46", "Q182", "Q209", "Q57")
+#: Valid raw codes of each source question.
+_SOURCE_CODES: dict[str, tuple[int, ...]] = {
+    "Q164": tuple(range(1, 11)), "Q8": (1, 2), "Q14": (1, 2), "Q15": (1, 2), "Q17": (1, 2),
+    "Q184": tuple(range(1, 11)), "Q254": (1, 2, 3, 4), "Q45": (1, 2, 3), "Q154": (1, 2, 3, 4),
+    "Q155": (1, 2, 3, 4), "Q46": (1, 2, 3, 4), "Q182": tuple(range(1, 11)), "Q209": (1, 2, 3),
+    "Q57": (1, 2)}
+#: Source codes that mean missing although they are not negative.
+_EXTRA_MISSING = {"Q254": (5,)}
+
+
+def indicator_table() -> pd.DataFrame:
+    """The ten indicators, their WVS-7 sources, recodes, directions and references.
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> t = pa.inglehart_welzel.indicator_table()
+    >>> t.loc["Y002", "sources"], int(t.loc["Q164", "sign"])
+    ('Q154, Q155', -1)
+    """
+    rows = [{"indicator": ind.name, "label": ind.label, "dimension": ind.dimension,
+             "sources": ", ".join(ind.sources), "codes": f"{min(ind.codes)}..{max(ind.codes)}",
+             "recode": ind.recode, "high_code_means": ind.high_code_means, "sign": ind.sign,
+             "reference": ind.reference} for ind in _INDICATORS]
+    return pd.DataFrame(rows).set_index("indicator")
+
+
+# --------------------------------------------------------------------------------------------
+# recodes
+# --------------------------------------------------------------------------------------------
+def _clean(values, name: str, valid: tuple[int, ...]) -> np.ndarray:
+    """Raw codes -> float with NaN for missing; negative codes (and item-specific missing
+    codes) are missing; anything else outside ``valid`` raises."""
+    arr = pd.to_numeric(pd.Series(np.asarray(values, dtype=object).ravel()),
+                        errors="coerce").to_numpy(dtype=float)
+    arr = np.where(arr < 0, np.nan, arr)
+    arr = np.where(np.isin(arr, _EXTRA_MISSING.get(name, ())), np.nan, arr)
+    bad = np.isfinite(arr) & ~np.isin(arr, valid)
+    if bad.any():
+        raise ValueError(f"item {name!r} has code {arr[bad][0]:g} outside its WVS-7 scale "
+                         f"{min(valid)}..{max(valid)} ({int(bad.sum())} answer(s))")
+    return arr
+
+
+def autonomy_index(q8, q14, q15, q17) -> np.ndarray:
+    """Autonomy index Y003 from four WVS-7 child qualities.
+
+    Each quality is 1 "mentioned" / 2 "not mentioned" (negative codes
+    missing); ``Y003 = (Q8 + Q14) - (Q15 + Q17)`` after recoding mentioned
+    to 1 and not mentioned to 0, from -2 (obedience and faith only) to 2
+    (independence and determination only); missing when any quality is.
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> pa.inglehart_welzel.autonomy_index([1, 2, 1], [1, 2, 2], [2, 1, -1], [2, 1, 2])
+    array([ 2., -2., nan])
+    """
+    parts = []
+    for v, q in zip((q8, q14, q15, q17), ("Q8", "Q14", "Q15", "Q17")):
+        a = _clean(v, q, (1, 2))
+        parts.append(np.where(np.isnan(a), np.nan, (a == 1).astype(float)))
+    return parts[0] + parts[1] - parts[2] - parts[3]
+
+
+def postmaterialist_index(q154, q155) -> np.ndarray:
+    """Inglehart's 4-item post-materialist index Y002 from the national aims.
+
+    Q154 first and Q155 second choice among 1 maintaining order, 2 more say in
+    government decisions, 3 fighting rising prices, 4 protecting freedom of
+    speech: both materialist aims {1, 3} -> 1 (materialist), both
+    post-materialist aims {2, 4} -> 3 (post-materialist), any other pair ->
+    2 (mixed); missing when either choice is.
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> pa.inglehart_welzel.postmaterialist_index([1, 2, 1, 4, -1], [3, 4, 2, 2, 1])
+    array([ 1.,  3.,  2.,  3., nan])
+    """
+    a = _clean(q154, "Q154", _SOURCE_CODES["Q154"])
+    b = _clean(q155, "Q155", _SOURCE_CODES["Q155"])
+    mat = np.isin(a, (1, 3)) & np.isin(b, (1, 3))
+    post = np.isin(a, (2, 4)) & np.isin(b, (2, 4))
+    out = np.where(mat, 1.0, np.where(post, 3.0, 2.0))
+    return np.where(np.isnan(a) | np.isnan(b), np.nan, out)
+
+
+def _raw_columns(data, names) -> dict[str, np.ndarray]:
+    if isinstance(data, Survey):
+        present = set(data.item_names)
+        missing = [q for q in names if q not in present]
+        if missing:
+            raise KeyError(f"item(s) {missing} are not in this survey; the Inglehart-Welzel "
+                           f"map needs {list(names)}")
+        resp = data.select(list(names)).responses()
+        return {q: resp[q].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+                for q in names}
+    if isinstance(data, pd.DataFrame):
+        missing = [q for q in names if q not in data.columns]
+        if missing:
+            raise KeyError(f"column(s) {missing} not found; the Inglehart-Welzel map needs "
+                           f"{list(names)}")
+        return {q: data[q].to_numpy() for q in names}
+    raise TypeError(f"expected a Survey or a DataFrame, got {type(data).__name__}")
+
+
+def indicators(data, *, indices: str = "compute") -> pd.DataFrame:
+    """The ten map indicators of each respondent (float, NaN = missing).
+
+    Parameters
+    ----------
+    data : Survey or DataFrame
+        Raw WVS-7 codes of :data:`SOURCE_ITEMS` (negative codes are missing;
+        Q254 code 5 "I am not [nationality]" too).
+    indices : {"compute", "precomputed"}
+        Build Y002 and Y003 from their source questions (default), or take
+        the ``Y002``/``Y003`` columns the WVS file ships.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`INDICATORS`, one row per respondent.
+
+    Examples
+    --------
+    >>> import pandas as pd, popaudit as pa
+    >>> raw = pd.DataFrame({"Q164": [10, -1], "Q8": [1, 2], "Q14": [1, 2], "Q15": [2, 1],
+    ...                     "Q17": [2, 1], "Q184": [1, 5], "Q254": [1, 5], "Q45": [1, 3],
+    ...                     "Q154": [1, 2], "Q155": [3, 4], "Q46": [2, 1], "Q182": [1, 7],
+    ...                     "Q209": [3, 1], "Q57": [2, 1]})
+    >>> pa.inglehart_welzel.indicators(raw).loc[:, ["Q164", "Y003", "Q254", "Y002"]]
+       Q164  Y003  Q254  Y002
+    0  10.0   2.0   1.0   1.0
+    1   NaN  -2.0   NaN   3.0
+    """
+    if indices not in ("compute", "precomputed"):
+        raise ValueError(f"indices must be 'compute' or 'precomputed', got {indices!r}")
+    plain = [q for q in INDICATORS if q not in ("Y002", "Y003")]
+    if indices == "compute":
+        raw = _raw_columns(data, SOURCE_ITEMS)
+        derived = {"Y003": autonomy_index(raw["Q8"], raw["Q14"], raw["Q15"], raw["Q17"]),
+                   "Y002": postmaterialist_index(raw["Q154"], raw["Q155"])}
+    else:
+        raw = _raw_columns(data, plain + ["Y002", "Y003"])
+        # Y003's valid codes -2 and -1 coincide with WVS missing codes: -5 and below mark
+        # the missing index in the WVS files, so only those are missing here.
+        y003 = pd.to_numeric(pd.Series(np.asarray(raw["Y003"], dtype=object)),
+                             errors="coerce").to_numpy(dtype=float)
+        y003 = np.where(y003 <= -3, np.nan, y003)
+        bad = np.isfinite(y003) & ~np.isin(y003, (-2, -1, 0, 1, 2))
+        if bad.any():
+            raise ValueError(f"item 'Y003' has code {y003[bad][0]:g} outside -2..2")
+        derived = {"Y003": y003, "Y002": _clean(raw["Y002"], "Y002", (1, 2, 3))}
+    cols = {q: derived[q] if q in derived else _clean(raw[q], q, _SOURCE_CODES[q])
+            for q in INDICATORS}
+    return pd.DataFrame(cols)
+
+
+# --------------------------------------------------------------------------------------------
+# weighted pairwise correlations
+# --------------------------------------------------------------------------------------------
+def weighted_pairwise_corr(x, weights=None, *, names=None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Pearson correlations with pairwise deletion.
+
+    Parameters
+    ----------
+    x : (n, p) array-like
+        Values, NaN for missing.
+    weights : (n,) array-like, optional
+        Non-negative survey weights (default all 1).
+    names : sequence of str, optional
+        Item names for error messages.
+
+    Returns
+    -------
+    corr : (p, p) ndarray
+    n_pairs : (p, p) ndarray
+        Unweighted number of respondents behind each correlation.
+
+    Notes
+    -----
+    For the pair (j, k) only respondents answering both count; means and
+    variances are those of that subsample (as SPSS's pairwise deletion):
+    ``r_jk = S_jk / sqrt(S_jj|k S_kk|j)`` with weighted sums of squares and
+    products around the pair's weighted means. All pairs at once by matrix
+    products of the weighted, zero-filled data with the validity mask.
+
+    Examples
+    --------
+    >>> import numpy as np, popaudit as pa
+    >>> x = np.array([[1., 2, 1], [2, 1, np.nan], [3, 5, 2], [4, 3, 4], [np.nan, 1, 3]])
+    >>> r, n = pa.inglehart_welzel.weighted_pairwise_corr(x)
+    >>> bool(np.isclose(r[0, 1], np.corrcoef(x[:4, 0], x[:4, 1])[0, 1])), int(n[0, 2])
+    (True, 3)
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must be 2-D (respondents x items), got shape {x.shape}")
+    n, p = x.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be n finite non-negative numbers")
+    names = [f"column {j}" for j in range(p)] if names is None else list(names)
+    valid = np.isfinite(x)
+    m = valid.astype(float)
+    # centring first (correlations are shift-invariant) keeps the sums of squares accurate
+    count = m.sum(axis=0)
+    centre = np.where(count > 0, np.where(valid, x, 0.0).sum(axis=0) / np.maximum(count, 1), 0.0)
+    z = np.where(valid, x - centre, 0.0)
+    wm = m * w[:, None]
+    sw = wm.T @ m                                   # sum of weights over each pair
+    s1 = (z * w[:, None]).T @ m                     # s1[j, k]: sum w z_j over pair (j, k)
+    s2 = (z * z * w[:, None]).T @ m
+    sxy = (z * w[:, None]).T @ z
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - s1 * s1.T / sw
+        var = s2 - s1 ** 2 / sw
+        r = cov / np.sqrt(var * var.T)
+    n_pairs = m.T @ m
+    bad = ~np.isfinite(r)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"no correlation between {names[i]!r} and {names[j]!r}: fewer than "
+                         "two respondents answered both, or they do not vary among them")
+    np.fill_diagonal(r, 1.0)
+    return np.clip(r, -1.0, 1.0), n_pairs
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+# --------------------------------------------------------------------------------------------
+def _orientation(loadings: np.ndarray) -> np.ndarray:
+    """Signed permutation O with ``loadings @ O`` in the order (tradrat, survself).
+
+    Self-expression is the factor on which Y002 loads most strongly, signed so
+    Q182 loads positively; the other is signed so secular-rational is positive:
+    Q45 (bad thing = secular) minus Q164 (God important = traditional) positive.
+    """
+    idx = {q: i for i, q in enumerate(INDICATORS)}
+    surv = int(np.argmax(np.abs(loadings[idx["Y002"]])))
+    trad = 1 - surv
+    o = np.zeros((2, 2))
+    o[trad, 0] = 1.0 if loadings[idx["Q45"], trad] - loadings[idx["Q164"], trad] >= 0 else -1.0
+    o[surv, 1] = 1.0 if loadings[idx["Q182"], surv] >= 0 else -1.0
+    return o
+
+
+@dataclass(frozen=True, repr=False)
+class IWScores:
+    """Respondents' positions on the map.
+
+    ``frame`` has one row per respondent: ``tradrat``, ``survself`` (the
+    factor scores), ``trad_agg``, ``surv_self_agg`` (rescaled by
+    :data:`CONSTANTS`), ``n_items`` (indicators answered) and ``scored``; NaN
+    scores for respondents not scored.
+    """
+
+    frame: pd.DataFrame
+    weights: np.ndarray | None
+    population: str | None
+
+    def mean(self) -> pd.Series:
+        """Weighted mean position over the scored respondents."""
+        sc = self.frame["scored"].to_numpy()
+        w = np.ones(len(sc)) if self.weights is None else self.weights
+        vals = self.frame.loc[sc, ["tradrat", "survself", "trad_agg", "surv_self_agg"]]
+        return pd.Series(np.average(vals.to_numpy(), axis=0, weights=w[sc]), index=vals.columns)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def __repr__(self) -> str:
+        m = self.mean()
+        return (f"IWScores({self.population or 'population'}: {int(self.frame['scored'].sum())} "
+                f"of {len(self.frame)} scored; mean TradAgg={m['trad_agg']:.3f}, "
+                f"SurvSAgg={m['surv_self_agg']:.3f})")
+
+
+@dataclass(frozen=True, repr=False)
+class IWModel:
+    """The gold map: everything needed to score any population on it.
+
+    Attributes
+    ----------
+    variant : {"official", "polychoric"}
+        ``"official"``: the WVS computation (weighted Pearson, pairwise
+        deletion, principal components, varimax). ``"polychoric"``:
+        polychoric correlations and minres EFA with varimax (statistically
+        better for ordinal items; *not* the published numbers).
+    means, sds : Series
+        Gold's weighted indicator means and SDs (standardisation of every
+        population).
+    corr : DataFrame
+        The analysed correlation matrix.
+    eigenvalues : ndarray
+        Its eigenvalues, decreasing.
+    unrotated : DataFrame
+        Loadings before rotation.
+    rotation_matrix : ndarray
+        Varimax rotation, ``rotated = unrotated @ rotation_matrix``.
+    orientation : ndarray
+        Signed permutation, ``loadings = rotated @ orientation``.
+    loadings : DataFrame
+        Oriented loadings, columns ``tradrat`` and ``survself``.
+    score_weights : DataFrame
+        Regression factor-score coefficients: ``scores = Z @ score_weights``.
+    constants : dict
+        Rescaling ``(slope, intercept)`` per dimension.
+    min_items : int
+        Indicators a respondent needs to be scored.
+    missing : {"meansub", "complete"}
+        How a scored respondent's missing indicators enter.
+    n_obs : int
+        Gold respondents with at least one indicator.
+    weighted : bool
+    """
+
+    variant: str
+    means: pd.Series
+    sds: pd.Series
+    corr: pd.DataFrame
+    pair_counts: pd.DataFrame
+    eigenvalues: np.ndarray
+    unrotated: pd.DataFrame
+    rotation_matrix: np.ndarray
+    orientation: np.ndarray
+    loadings: pd.DataFrame
+    score_weights: pd.DataFrame
+    constants: dict
+    min_items: int
+    missing: str
+    n_obs: int
+    weighted: bool
+
+    def score(self, population, *, indices: str = "compute", name: str | None = None
+              ) -> IWScores:
+        """Score a population on the gold map (gold's standardisation, weights, orientation
+        and constants; nothing is re-estimated).
+
+        Parameters
+        ----------
+        population : Survey or DataFrame
+            Raw WVS-7 codes of :data:`SOURCE_ITEMS`.
+        indices : {"compute", "precomputed"}
+            As for :func:`indicators`.
+        name : str, optional
+            Label of the population (default the survey's name).
+
+        Notes
+        -----
+        ``Z = (x - mean_gold) / sd_gold``; a respondent with at least
+        ``min_items`` indicators is scored ``Z W`` with missing indicators at
+        the gold mean (``Z = 0``, SPSS's MEANSUB) when ``missing="meansub"``;
+        with ``missing="complete"`` only respondents answering all ten are
+        scored (SPSS's default for saved scores). Then
+        ``trad_agg = 1.61 tradrat - 0.10``, ``surv_self_agg = 1.81 survself + 0.038``.
+        """
+        ind = indicators(population, indices=indices)
+        x = ind[list(INDICATORS)].to_numpy()
+        valid = np.isfinite(x)
+        n_items = valid.sum(axis=1)
+        need = len(INDICATORS) if self.missing == "complete" else self.min_items
+        scored = n_items >= need
+        z = np.where(valid, (x - self.means.to_numpy()) / self.sds.to_numpy(), 0.0)
+        s = z @ self.score_weights.to_numpy()
+        s[~scored] = np.nan
+        frame = pd.DataFrame(s, columns=list(DIMENSIONS))
+        for d in DIMENSIONS:
+            a, b = self.constants[d]
+            frame[_AGG[d]] = a * frame[d] + b
+        frame["n_items"] = n_items
+        frame["scored"] = scored
+        w = population.weights if isinstance(population, Survey) else None
+        if name is None and isinstance(population, Survey):
+            name = population.name
+        return IWScores(frame=frame, weights=None if w is None else np.asarray(w), population=name)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy loadings: ``item``, ``dimension``, ``loading``, ``score_weight``,
+        ``theoretical_dimension``, ``expected_sign``."""
+        lo = self.loadings.rename_axis(index="item", columns="dimension").stack().rename("loading")
+        sw = self.score_weights.rename_axis(index="item", columns="dimension").stack()
+        out = lo.to_frame().join(sw.rename("score_weight")).reset_index()
+        out["theoretical_dimension"] = [_BY_NAME[i].dimension for i in out["item"]]
+        out["expected_sign"] = [_BY_NAME[i].sign for i in out["item"]]
+        return out
+
+    def __repr__(self) -> str:
+        return (f"IWModel({self.variant}, n={self.n_obs}, "
+                f"{'weighted' if self.weighted else 'unweighted'}, min_items={self.min_items}, "
+                f"missing={self.missing!r})\n" + self.loadings.round(3).to_string())
+
+
+def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    valid = np.isfinite(x)
+    wm = valid * w[:, None]
+    sw = wm.sum(axis=0)
+    xz = np.where(valid, x, 0.0)
+    mean = (wm * xz).sum(axis=0) / sw
+    ss = (wm * np.where(valid, x - mean, 0.0) ** 2).sum(axis=0)
+    # SPSS (frequency-weight) convention: divide by the sum of weights minus one
+    return mean, np.sqrt(ss / (sw - 1.0))
+
+
+def _indicator_survey(ind: pd.DataFrame, weights) -> Survey:
+    items = [Item(q, codes=_BY_NAME[q].codes, kind="binary" if len(_BY_NAME[q].codes) == 2
+                  else "ordinal") for q in INDICATORS]
+    idx = np.full(ind.shape, -1, dtype=np.int16)
+    for j, q in enumerate(INDICATORS):
+        col = ind[q].to_numpy()
+        ok = np.isfinite(col)
+        idx[ok, j] = np.searchsorted(np.asarray(_BY_NAME[q].codes), col[ok])
+    return Survey.from_category_indices(idx, items, weights=weights)
+
+
+def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items: int = 6,
+            missing: str = "meansub", indices: str = "compute",
+            efa_method: str = "minres") -> IWModel:
+    """Fit the Inglehart–Welzel map on a gold population.
+
+    Parameters
+    ----------
+    gold : Survey or DataFrame
+        Raw WVS-7 codes of :data:`SOURCE_ITEMS`; a survey's weights are used
+        when ``weighted`` (a DataFrame is unweighted).
+    variant : {"official", "polychoric"}
+        ``"official"`` reproduces the WVS syntax; ``"polychoric"`` is the
+        statistically better variant (polychoric correlations of the ten
+        ordinal indicators, minres EFA, varimax), clearly not the published
+        computation.
+    weighted : bool
+        Use the survey weights (W_WEIGHT in WVS files).
+    min_items : int
+        Indicators (of 10) a respondent needs to be scored (default 6).
+    missing : {"meansub", "complete"}
+        Scoring of respondents with missing indicators: the gold mean stands
+        in (SPSS /MISSING MEANSUB) or only complete respondents are scored.
+    indices : {"compute", "precomputed"}
+        Y002/Y003 from their source questions, or the shipped columns.
+    efa_method : {"minres", "ml"}
+        Extraction for the polychoric variant.
+
+    Returns
+    -------
+    IWModel
+
+    Notes
+    -----
+    The official computation, as the WVS Association's SPSS syntax does it:
+    negative codes missing; weighted Pearson correlations with pairwise
+    deletion (:func:`weighted_pairwise_corr`); principal components
+    ``L0 = V_2 Lambda_2^{1/2}`` of the two largest eigenvalues; varimax with
+    Kaiser normalisation (factor-analyzer's Rotator, iterated to the optimum);
+    orientation fixed after rotation (:func:`_orientation`: Y002 marks the
+    self-expression factor, Q182 positive on it; secular positive by Q45 and
+    Q164); regression factor scores: SPSS's coefficient matrix ``R^{-1} L``,
+    which for principal components equals ``L (L'L)^{-1}`` exactly; scores
+    from gold's weighted means and SDs (divisor: sum of weights - 1).
+    The polychoric variant uses Thurstone's ``R^{-1} L`` with the polychoric
+    R. Published loadings (.91 ... .46) are nation-level; individual-level
+    ones are weaker (Inglehart & Welzel 2005).
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> model = pa.inglehart_welzel.fit_map(pa.datasets.wvs_like(n=2000, seed=0))
+    >>> model.loadings.round(2).loc[["Q164", "Q182"]]
+          tradrat  survself
+    Q164    -0.79     -0.05
+    Q182     0.33      0.68
+    >>> model.score(pa.datasets.wvs_like(n=300, seed=1)).frame.columns.tolist()[:4]
+    ['tradrat', 'survself', 'trad_agg', 'surv_self_agg']
+    """
+    if variant not in ("official", "polychoric"):
+        raise ValueError(f"variant must be 'official' or 'polychoric', got {variant!r}")
+    if missing not in ("meansub", "complete"):
+        raise ValueError(f"missing must be 'meansub' or 'complete', got {missing!r}")
+    if not 1 <= int(min_items) <= len(INDICATORS):
+        raise ValueError(f"min_items must be between 1 and {len(INDICATORS)}, got {min_items}")
+    ind = indicators(gold, indices=indices)
+    x = ind[list(INDICATORS)].to_numpy()
+    used = np.isfinite(x).any(axis=1)
+    x = x[used]
+    sw = gold.weights if (weighted and isinstance(gold, Survey)) else None
+    w = np.ones(len(x)) if sw is None else np.asarray(sw, dtype=float)[used]
+    for j, q in enumerate(INDICATORS):
+        col = x[:, j][np.isfinite(x[:, j])]
+        if col.size < 2 or np.all(col == col[0]):
+            raise ValueError(f"indicator {q!r} has no variation in the gold data "
+                             f"({col.size} valid answers)")
+    means, sds = _weighted_moments(x, w)
+    names = list(INDICATORS)
+    if variant == "official":
+        r, n_pairs = weighted_pairwise_corr(x, w, names=names)
+        vals, vecs = np.linalg.eigh(r)
+        vals, vecs = vals[::-1], vecs[:, ::-1]
+        unrot = vecs[:, :2] * np.sqrt(vals[:2])
+        unrot = unrot * np.where(unrot.sum(axis=0) < 0, -1.0, 1.0)
+        # tol=0: iterate until the criterion stops increasing, i.e. to the optimum (for two
+        # factors, Kaiser's closed-form angle; factor-analyzer's default 1e-5 stops short)
+        rot = Rotator(method="varimax", normalize=True, tol=0.0, max_iter=10_000)
+        rotated = np.asarray(rot.fit_transform(unrot))
+        t = np.asarray(rot.rotation_)
+        eig = vals
+    else:
+        from popaudit.polychoric import polychoric
+
+        pc = polychoric(_indicator_survey(ind[used].reset_index(drop=True), None if sw is None
+                                          else w))
+        fit = efa(pc, 2, method=efa_method, rotation="varimax")
+        r = fit.corr.loc[names, names].to_numpy()
+        n_pairs = np.asarray(pc.n, dtype=float)
+        unrot = fit.unrotated.loc[names].to_numpy()
+        t = fit.rotation_matrix
+        rotated = fit.loadings.loc[names].to_numpy()
+        eig = fit.eigenvalues
+    o = _orientation(rotated)
+    lam = rotated @ o
+    if variant == "official":
+        weights = lam @ np.linalg.inv(lam.T @ lam)
+    else:
+        weights = linalg.solve(r, lam, assume_a="sym")
+    return IWModel(
+        variant=variant, means=pd.Series(means, index=names, name="mean"),
+        sds=pd.Series(sds, index=names, name="sd"),
+        corr=pd.DataFrame(r, index=names, columns=names),
+        pair_counts=pd.DataFrame(n_pairs, index=names, columns=names),
+        eigenvalues=np.asarray(eig, dtype=float),
+        unrotated=pd.DataFrame(unrot, index=names, columns=["C1", "C2"]),
+        rotation_matrix=t, orientation=o,
+        loadings=pd.DataFrame(lam, index=names, columns=list(DIMENSIONS)),
+        score_weights=pd.DataFrame(weights, index=names, columns=list(DIMENSIONS)),
+        constants=dict(CONSTANTS), min_items=int(min_items), missing=missing,
+        n_obs=int(used.sum()), weighted=sw is not None)
+
+
+# --------------------------------------------------------------------------------------------
+# population and subgroup positions
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False)
+class IWPositions:
+    """Mean positions of populations and subgroups on the gold map, with bootstrap CIs.
+
+    ``table`` has one row per population and subgroup (``subgroup`` "all" for
+    the whole population, demographic columns for subgroups): ``n_scored``,
+    and for ``trad_agg``, ``surv_self_agg``, ``tradrat``, ``survself`` the
+    mean with ``*_low`` / ``*_high`` percentile bounds.
+    """
+
+    table: pd.DataFrame
+    level: float
+    n_boot: int
+    by: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: ``population``, ``subgroup``, ``dimension``, ``mean``, ``ci_low``,
+        ``ci_high``, ``n_scored``."""
+        rows = []
+        for d in ("trad_agg", "surv_self_agg", "tradrat", "survself"):
+            part = self.table[["population", "subgroup", "n_scored"]].copy()
+            part["dimension"] = d
+            part["mean"] = self.table[d].to_numpy()
+            part["ci_low"] = self.table[f"{d}_low"].to_numpy()
+            part["ci_high"] = self.table[f"{d}_high"].to_numpy()
+            rows.append(part)
+        cols = ["population", "subgroup", "dimension", "mean", "ci_low", "ci_high", "n_scored"]
+        return pd.concat(rows, ignore_index=True)[cols]
+
+    def __repr__(self) -> str:
+        cols = ["population", "subgroup", "n_scored", "trad_agg", "trad_agg_low",
+                "trad_agg_high", "surv_self_agg", "surv_self_agg_low", "surv_self_agg_high"]
+        return (f"IWPositions({int(self.level * 100)}% bootstrap CIs, {self.n_boot} draws)\n"
+                + self.table[cols].round(3).to_string(index=False))
+
+
+def _boot_means(values: np.ndarray, w: np.ndarray, n_boot: int, rng) -> np.ndarray:
+    """(n_boot, d) weighted means of bootstrap resamples of the rows, by count matrices."""
+    n = len(values)
+    out = []
+    step = max(1, 20_000_000 // max(n, 1))
+    for start in range(0, n_boot, step):
+        b = min(step, n_boot - start)
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float) * w
+        out.append((counts @ values) / counts.sum(axis=1, keepdims=True))
+    return np.concatenate(out)
+
+
+def _as_populations(populations) -> dict[str, Survey]:
+    if isinstance(populations, (Survey, pd.DataFrame)):
+        populations = {getattr(populations, "name", None) or "population": populations}
+    if not isinstance(populations, Mapping) or not populations:
+        raise TypeError("populations must be a Survey or a non-empty mapping name -> Survey")
+    return dict(populations)
+
+
+def positions(model: IWModel, populations, *, by=None, n_boot: int = 1000,
+              level: float = 0.95, seed=None, indices: str = "compute") -> IWPositions:
+    """Population (and subgroup) mean positions on the gold map with bootstrap CIs.
+
+    Parameters
+    ----------
+    model : IWModel
+        The gold map (:func:`fit_map`).
+    populations : Survey or mapping name -> Survey
+        Scored with :meth:`IWModel.score` (never refitted).
+    by : str or sequence of str, optional
+        Demographic column(s): subgroup positions besides the overall one.
+    n_boot : int
+        Bootstrap resamples of respondents (per population / subgroup).
+    level : float
+        Confidence level of the percentile intervals.
+    seed : int or numpy Generator, optional
+
+    Notes
+    -----
+    The position is the (survey-weighted) mean score of the scored
+    respondents. Bootstrap: respondents resampled with replacement, all draws
+    at once as a (draws x respondents) count matrix C, means
+    ``(C w) S / (C w) 1``; percentile intervals.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    by_cols = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    dims = ["trad_agg", "surv_self_agg", "tradrat", "survself"]
+    rows = []
+    for name, pop in _as_populations(populations).items():
+        sc = model.score(pop, indices=indices, name=name)
+        groups = [("all", {}, np.ones(len(sc.frame), dtype=bool))]
+        if by_cols:
+            if not isinstance(pop, Survey):
+                raise TypeError("subgroup positions need Surveys with demographics")
+            demo = pop.demographics
+            miss = [c for c in by_cols if c not in demo.columns]
+            if miss:
+                raise KeyError(f"demographic column(s) {miss} not in population {name!r}; "
+                               f"it has {list(demo.columns)}")
+            for key, pos in demo.groupby(list(by_cols), sort=True, dropna=True,
+                                         observed=True).indices.items():
+                key = key if isinstance(key, tuple) else (key,)
+                mask = np.zeros(len(sc.frame), dtype=bool)
+                mask[pos] = True
+                label = ", ".join(f"{c}={k}" for c, k in zip(by_cols, key))
+                groups.append((label, dict(zip(by_cols, key)), mask))
+        w_all = np.ones(len(sc.frame)) if sc.weights is None else sc.weights
+        for label, keys, mask in groups:
+            sel = mask & sc.frame["scored"].to_numpy()
+            vals = sc.frame.loc[sel, dims].to_numpy()
+            w = w_all[sel]
+            row = {"population": name, "subgroup": label, **keys, "n_scored": int(sel.sum())}
+            if sel.sum() == 0 or w.sum() <= 0:
+                raise ValueError(f"population {name!r}, subgroup {label!r} has no scored "
+                                 "respondent (each needs the minimum number of indicators)")
+            mean = np.average(vals, axis=0, weights=w)
+            boot = _boot_means(vals, w, n_boot, rng)
+            lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            for j, d in enumerate(dims):
+                row[d], row[f"{d}_low"], row[f"{d}_high"] = mean[j], lo[j], hi[j]
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    front = ["population", "subgroup", *by_cols, "n_scored"]
+    table = table[front + [c for c in table.columns if c not in front]]
+    return IWPositions(table=table, level=float(level), n_boot=int(n_boot), by=by_cols)
+
+
+# --------------------------------------------------------------------------------------------
+# the two-factor structure check
+# --------------------------------------------------------------------------------------------
+def _target() -> pd.DataFrame:
+    t = np.zeros((len(INDICATORS), 2))
+    for i, q in enumerate(INDICATORS):
+        t[i, DIMENSIONS.index(_BY_NAME[q].dimension)] = _BY_NAME[q].sign
+    return pd.DataFrame(t, index=list(INDICATORS), columns=list(DIMENSIONS))
+
+
+@dataclass(frozen=True, repr=False)
+class IWStructureCheck:
+    """Does each item load on its theoretical dimension, in gold and in each population?
+
+    ``items``: one row per population and indicator — theoretical
+    ``dimension``, ``expected_sign``, ``loading_tradrat``, ``loading_survself``,
+    ``primary`` (loading on the theoretical dimension times the expected sign:
+    positive when it points the theoretical way), ``cross`` (loading on the
+    other dimension) and ``on_dimension`` (``primary > |cross|``).
+    ``congruence``: one row per population and dimension (and "overall") —
+    Tucker's congruence against the theoretical target pattern and against
+    gold, with Lorenzo-Seva & ten Berge bands. ``loadings``: the oriented
+    (or aligned) loadings of every population.
+    """
+
+    items: pd.DataFrame
+    congruence: pd.DataFrame
+    loadings: dict
+    align: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.items.copy()
+
+    def __repr__(self) -> str:
+        on = self.items.groupby("population", sort=False)["on_dimension"].sum()
+        c = self.congruence[self.congruence["dimension"] == "overall"].set_index("population")
+        lines = [f"  {p}: {int(on[p])}/{len(INDICATORS)} items on their dimension; congruence "
+                 f"vs target {c.loc[p, 'vs_target']:.3f}, vs gold {c.loc[p, 'vs_gold']:.3f}"
+                 for p in on.index]
+        return f"IWStructureCheck(align={self.align!r})\n" + "\n".join(lines)
+
+
+def structure_check(model: IWModel, populations=None, *, align: str = "orient",
+                    indices: str = "compute") -> IWStructureCheck:
+    """Primary loadings, cross-loadings and congruence of the two-factor IW structure.
+
+    Parameters
+    ----------
+    model : IWModel
+        The gold map (its loadings are gold's row of the table).
+    populations : Survey or mapping name -> Survey, optional
+        Each is *fitted* with the gold model's settings (this checks structure;
+        positions never refit) and compared with the theory and with gold.
+    align : {"orient", "procrustes"}
+        ``"orient"``: each population's varimax solution oriented by the same
+        identification rules as gold (Y002 marks self-expression); the check
+        of the theory as is. ``"procrustes"``: orthogonal Procrustes rotation
+        onto gold's loadings first (the most favourable alignment).
+
+    Notes
+    -----
+    Target pattern: each indicator's expected sign on its dimension, 0 on the
+    other. Tucker's congruence per dimension and over both.
+    """
+    if align not in ("orient", "procrustes"):
+        raise ValueError(f"align must be 'orient' or 'procrustes', got {align!r}")
+    target = _target()
+    gold_l = model.loadings
+    loads = {"gold": gold_l}
+    for name, pop in ({} if populations is None else _as_populations(populations)).items():
+        if name == "gold":
+            raise ValueError("'gold' is reserved for the model's own loadings; rename the "
+                             "population")
+        fit = fit_map(pop, variant=model.variant, weighted=model.weighted,
+                      min_items=model.min_items, missing=model.missing, indices=indices)
+        lam = fit.loadings
+        if align == "procrustes":
+            rot, _ = linalg.orthogonal_procrustes(fit.loadings.to_numpy(), gold_l.to_numpy())
+            lam = pd.DataFrame(fit.loadings.to_numpy() @ rot, index=gold_l.index,
+                               columns=gold_l.columns)
+        loads[name] = lam
+    item_rows, cong_rows = [], []
+    for name, lam in loads.items():
+        la = lam.to_numpy()
+        for i, q in enumerate(INDICATORS):
+            ind = _BY_NAME[q]
+            k = DIMENSIONS.index(ind.dimension)
+            primary = la[i, k] * ind.sign
+            cross = la[i, 1 - k]
+            item_rows.append({"population": name, "item": q, "dimension": ind.dimension,
+                              "expected_sign": ind.sign, "loading_tradrat": la[i, 0],
+                              "loading_survself": la[i, 1], "primary": primary, "cross": cross,
+                              "on_dimension": bool(primary > abs(cross))})
+        for j, d in enumerate([*DIMENSIONS, "overall"]):
+            sl = slice(None) if d == "overall" else slice(j, j + 1)
+            vs_t = _phi(la[:, sl], target.to_numpy()[:, sl])
+            vs_g = _phi(la[:, sl], gold_l.to_numpy()[:, sl])
+            cong_rows.append({"population": name, "dimension": d, "vs_target": vs_t,
+                              "band_vs_target": congruence_band(vs_t), "vs_gold": vs_g,
+                              "band_vs_gold": congruence_band(vs_g)})
+    return IWStructureCheck(items=pd.DataFrame(item_rows), congruence=pd.DataFrame(cong_rows),
+                            loadings=loads, align=align)
+
+
+def _phi(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum(x * y) / np.sqrt(np.sum(x * x) * np.sum(y * y)))
+
+
+# --------------------------------------------------------------------------------------------
+# everything a figure needs
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False)
+class CulturalMap:
+    """The gold map, population and subgroup positions, and the structure check.
+
+    Carries what the cultural-map figure and the loadings plot need:
+    ``positions.table`` (population / subgroup means with CIs on TradAgg and
+    SurvSAgg), ``gold_loadings`` and ``simulated_loadings`` (refitted, for the
+    loadings plot), and the ``model``.
+    """
+
+    model: IWModel
+    positions: IWPositions
+    structure: IWStructureCheck
+
+    @property
+    def gold_loadings(self) -> pd.DataFrame:
+        return self.model.loadings
+
+    @property
+    def simulated_loadings(self) -> dict:
+        return {k: v for k, v in self.structure.loadings.items() if k != "gold"}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Positions, long (see :meth:`IWPositions.to_frame`)."""
+        return self.positions.to_frame()
+
+    def __repr__(self) -> str:
+        return (f"CulturalMap({self.model.variant})\n{self.positions!r}\n{self.structure!r}")
+
+
+def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "official",
+                 n_boot: int = 1000, level: float = 0.95, seed=None, min_items: int = 6,
+                 missing: str = "meansub", weighted: bool = True,
+                 align: str = "orient") -> CulturalMap:
+    """Fit the map on gold, project gold and simulated populations, check the structure.
+
+    Parameters
+    ----------
+    gold : Survey
+    simulated : Survey or mapping name -> Survey, optional
+    by : str or sequence of str, optional
+        Demographic columns for subgroup positions.
+    variant, min_items, missing, weighted
+        As for :func:`fit_map`.
+    n_boot, level, seed
+        As for :func:`positions`.
+    align
+        As for :func:`structure_check`.
+
+    Returns
+    -------
+    CulturalMap
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> gold = pa.datasets.wvs_like(n=2000, seed=0)
+    >>> sim = pa.datasets.shuffled(gold, seed=1)
+    >>> cm = pa.inglehart_welzel.cultural_map(gold, {"shuffled": sim}, n_boot=200, seed=0)
+    >>> cm.structure.congruence.query("dimension == 'overall'")[["population", "band_vs_gold"]]
+      population band_vs_gold
+    2       gold        equal
+    5   shuffled    different
+    """
+    model = fit_map(gold, variant=variant, weighted=weighted, min_items=min_items,
+                    missing=missing)
+    sims = {} if simulated is None else _as_populations(simulated)
+    pos = positions(model, {"gold": gold, **sims}, by=by, n_boot=n_boot, level=level,
+                    seed=seed)
+    return CulturalMap(model=model, positions=pos,
+                       structure=structure_check(model, sims or None, align=align))
