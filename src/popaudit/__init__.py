@@ -9,6 +9,7 @@ from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
 from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
 from popaudit.report import Report
+from popaudit.structure import CorrelationComparison, MatrixComparison, compare_correlations
 from popaudit.survey import INVALID, MISSING, WVS_MISSING_CODES, Item, Survey, check_compatible
 
 __version__ = "0.1.0"
@@ -18,8 +19,10 @@ __all__ = [
     "MISSING",
     "WVS_MISSING_CODES",
     "AnswerDistributions",
+    "CorrelationComparison",
     "Item",
     "MarginalResult",
+    "MatrixComparison",
     "ModalDiversityResult",
     "ModalResult",
     "Report",
@@ -28,6 +31,7 @@ __all__ = [
     "answer_distributions",
     "audit",
     "check_compatible",
+    "compare_correlations",
     "compare_factors",
     "compare_marginals",
     "compare_modes",

@@ -1,0 +1,176 @@
+"""Batched resampling helpers: count weights, splits, shuffles, Mantel permutations.
+
+Random draws take an explicit ``numpy.random.Generator`` and return whole
+batches (a leading axis of draws), so callers never loop over draws. The
+arithmetic kernels are jit-compiled JAX functions of arrays; they know nothing
+of surveys or item names.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = [
+    "all_permutations",
+    "bootstrap_counts",
+    "chunk_slices",
+    "column_shuffles",
+    "corr_across_rows",
+    "cramers_v_batch",
+    "group_means",
+    "half_split_masks",
+    "mantel_statistics",
+    "multinomial_counts",
+    "random_permutations",
+]
+
+
+def chunk_slices(total: int, per_item: int, budget: int = 20_000_000):
+    """Slices of ``range(total)`` so that ``len(slice) * per_item <= budget`` (>= 1 each)."""
+    step = max(1, budget // max(per_item, 1))
+    return [slice(i, min(i + step, total)) for i in range(0, total, step)]
+
+
+def multinomial_counts(rng: np.random.Generator, size: int, probs: np.ndarray,
+                       n_draws: int) -> np.ndarray:
+    """``(n_draws, len(probs))`` float64 counts of ``size`` draws with replacement.
+
+    Row ``b`` is one resample: respondent ``i`` appears ``counts[b, i]`` times.
+    """
+    probs = np.asarray(probs, dtype=float)
+    probs = probs / probs.sum()
+    return rng.multinomial(int(size), probs, size=int(n_draws)).astype(np.float64)
+
+
+def bootstrap_counts(rng: np.random.Generator, n: int, n_draws: int) -> np.ndarray:
+    """Ordinary bootstrap: ``(n_draws, n)`` counts of ``n`` uniform draws with replacement."""
+    return multinomial_counts(rng, n, np.full(n, 1.0 / n), n_draws)
+
+
+def half_split_masks(rng: np.random.Generator, n: int, n_draws: int) -> np.ndarray:
+    """``(n_draws, n)`` booleans: a random half (``n // 2`` rows) marked True per draw."""
+    keys = rng.random((int(n_draws), int(n)))
+    ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
+    return ranks < (n // 2)
+
+
+def column_shuffles(rng: np.random.Generator, matrix: np.ndarray, n_draws: int) -> np.ndarray:
+    """``(n_draws, G, p)``: each column of the ``(G, p)`` matrix permuted independently."""
+    g, p = matrix.shape
+    order = np.argsort(rng.random((int(n_draws), g, p)), axis=1)
+    return np.take_along_axis(np.broadcast_to(matrix, (int(n_draws), g, p)), order, axis=1)
+
+
+def random_permutations(rng: np.random.Generator, n_perm: int, p: int) -> np.ndarray:
+    """``(n_perm, p)`` independent uniform random permutations of ``0..p-1``."""
+    return np.argsort(rng.random((int(n_perm), int(p))), axis=1)
+
+
+def all_permutations(p: int) -> np.ndarray:
+    """All ``p!`` permutations of ``0..p-1`` as rows (small ``p`` only)."""
+    return np.array(list(itertools.permutations(range(p))), dtype=np.int64)
+
+
+@jax.jit
+def _mantel_kernel(x, bt, perms, i0, i1):
+    y = bt[perms[:, i0], perms[:, i1]]
+    y = y - y.mean(axis=1, keepdims=True)
+    y = y / jnp.sqrt(jnp.sum(y * y, axis=1, keepdims=True))
+    return y @ x
+
+
+def mantel_statistics(x: np.ndarray, bt: np.ndarray, perms: np.ndarray,
+                      iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Pearson correlation of ``x`` with ``bt[perm][:, perm]``'s upper triangle, per permutation.
+
+    ``x`` is the ``(m,)`` upper triangle of the first matrix, ``bt`` the
+    ``(p, p)`` second matrix, ``perms`` ``(P, p)``; returns ``(P,)``.
+    """
+    x = np.asarray(x, dtype=float)
+    xc = x - x.mean()
+    xs = xc / np.sqrt(np.sum(xc * xc))
+    i0 = jnp.asarray(iu[0])
+    i1 = jnp.asarray(iu[1])
+    out = []
+    for sl in chunk_slices(perms.shape[0], x.size):
+        out.append(np.asarray(_mantel_kernel(jnp.asarray(xs), jnp.asarray(bt, dtype=float),
+                                             jnp.asarray(perms[sl]), i0, i1)))
+    return np.concatenate(out)
+
+
+@jax.jit
+def corr_across_rows(m):
+    """Pearson correlations between columns across rows, batched: ``(B, G, p) -> (B, p, p)``.
+
+    A column constant within a batch entry gives NaN in its row and column.
+    """
+    c = m - m.mean(axis=-2, keepdims=True)
+    cov = jnp.einsum("bgi,bgj->bij", c, c)
+    sd = jnp.sqrt(jnp.diagonal(cov, axis1=-2, axis2=-1))
+    r = cov / (sd[..., :, None] * sd[..., None, :])
+    p = m.shape[-1]
+    eye = jnp.eye(p, dtype=bool)
+    return jnp.where(eye & jnp.isfinite(r), 1.0, r)
+
+
+@jax.jit
+def group_means(counts, values, valid):
+    """Weighted item means per draw: ``counts (B, n)``, ``values, valid (n, p)`` -> ``(B, p)``.
+
+    ``values`` must be 0 where ``valid`` is 0; a draw with no valid answer for
+    an item gives NaN.
+    """
+    num = counts @ (values * valid)
+    den = counts @ valid
+    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), jnp.nan)
+
+
+def cramers_v_batch(weights: np.ndarray, onehot: np.ndarray, item_of_column: np.ndarray,
+                    n_items: int) -> np.ndarray:
+    """Cramér's V between every pair of nominal items, batched over weight vectors.
+
+    ``weights (B, n)`` (frequency or survey weights), ``onehot (n, sum K)`` the
+    category indicators (all zero where an answer is missing),
+    ``item_of_column (sum K,)`` the item each indicator column belongs to. Each
+    pair uses the respondents who answered both (pairwise deletion); empty
+    categories do not count in ``min(rows, cols) - 1``. Returns ``(B, q, q)``
+    with ones on the diagonal; a pair with fewer than two used categories on
+    either side is NaN.
+    """
+    e = np.zeros((onehot.shape[1], n_items))
+    e[np.arange(onehot.shape[1]), np.asarray(item_of_column)] = 1.0
+    out = []
+    for sl in chunk_slices(weights.shape[0], onehot.shape[0] + onehot.shape[1] ** 2):
+        out.append(np.asarray(_cramers_v_kernel(jnp.asarray(weights[sl], dtype=float),
+                                                jnp.asarray(onehot, dtype=float),
+                                                jnp.asarray(e))))
+    return np.concatenate(out)
+
+
+@jax.jit
+def _cramers_v_kernel(w, x, e):
+    # t[b, a, c]: weighted count of category a (of one item) with category c (of another)
+    t = jnp.einsum("bn,na,nc->bac", w, x, x)
+    # m[b, a, k]: count of category a among respondents who answered item k,
+    # i.e. the row margin of the (item(a), k) table under pairwise deletion
+    m = t @ e
+    # margins of cell (a, c): rows m[a, item(c)], columns m[c, item(a)]
+    r = jnp.einsum("bak,ck->bac", m, e)
+    c = jnp.swapaxes(r, 1, 2)
+    rc = r * c
+    term = jnp.where(rc > 0, t * t / jnp.where(rc > 0, rc, 1.0), 0.0)
+    # sum_ab N_ab^2 / (R_a C_b) - 1 = chi^2 / N for each pair of items
+    phi2 = jnp.einsum("aj,bac,ck->bjk", e, term, e) - 1.0
+    used = jnp.einsum("aj,bak->bjk", e, (m > 0).astype(m.dtype))
+    k = jnp.minimum(used, jnp.swapaxes(used, 1, 2))
+    v = jnp.sqrt(jnp.clip(phi2, 0.0, None) / jnp.where(k > 1, k - 1.0, 1.0))
+    q = e.shape[1]
+    v = jnp.where(k > 1, v, jnp.nan)
+    v = 0.5 * (v + jnp.swapaxes(v, 1, 2))  # exactly symmetric (summation order differs)
+    return jnp.where(jnp.eye(q, dtype=bool), 1.0, v)
