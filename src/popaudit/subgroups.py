@@ -457,7 +457,7 @@ def define_subgroups(survey: Survey, strata, *, min_size: int = 30) -> Subgroups
             parts.append(d.select(subgroups=kept))
     table = pd.DataFrame(rows)
     for a in axes:
-        table[a] = table[a].astype(object)
+        table[a] = pd.Series([r[a] for r in rows], dtype=object)
     dup = table["subgroup"][table["subgroup"].duplicated()]
     if len(dup):
         raise ValueError(f"subgroup label(s) {list(dup[:5])} occur in two strata; rename the "
