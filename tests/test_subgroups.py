@@ -207,6 +207,11 @@ def test_fidelity_of_gold_against_itself(tiny):
     assert (fid.metric("nmae") == 0).all() and (fid.metric("w1_norm") == 0).all()
     assert fid.sim_survey is tiny
     np.testing.assert_allclose(fid.diversity["mds_diff"], 0)
+    # pairwise W1/(K-1) between sex=f and sex=m: Q1 CDFs (.6 .6 1) vs (.25 1 1) -> .75 / 2;
+    # Q2 (binary) |1/3 - .75|; mean over the two items
+    row = fid.diversity.set_index("stratum").loc["sex"]
+    assert row["w1_pairwise_gold"] == pytest.approx((0.375 + 5 / 12) / 2)
+    assert row["w1_pairwise_sim"] == row["w1_pairwise_gold"]
 
 
 def test_fidelity_matches_compare_modes_and_marginals_per_stratum(sgp):

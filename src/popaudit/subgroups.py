@@ -652,7 +652,10 @@ class SubgroupFidelity:
     diversity : DataFrame
         Modal Diversity Score per stratum (two or more kept subgroups):
         ``stratum``, ``split``, ``mds_gold``, ``mds_sim``, ``mds_diff``
-        (sim - gold), ``n_items``, ``n_subgroups``.
+        (sim - gold, mean over items), the ordinal cross-check
+        ``w1_pairwise_gold`` / ``w1_pairwise_sim`` (mean W1/(K - 1) between
+        every two subgroups of the stratum, over ordinal items), ``n_items``,
+        ``n_subgroups``.
     subgroups : Subgroups
     gold, sim : AnswerDistributions
         The aligned distributions compared (same subgroups and items).
@@ -870,6 +873,20 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
         sim_ties=sim_ties, tie_tol=float(tie_tol), population=pop, missing_subgroups=missing)
 
 
+def _pairwise_w1(d: AnswerDistributions) -> float:
+    """Mean W1/(K-1) between every two subgroups' distributions, over ordinal items."""
+    ordinal = np.array([it.kind != "nominal" for it in d.items])
+    if not ordinal.any():
+        return float("nan")
+    F = np.cumsum(d.probs[:, ordinal], axis=-1)                       # (G, P', K)
+    K = d.n_categories[ordinal]
+    inside = np.arange(d.kmax)[None, :] < (K - 1)[:, None]          # k < K - 1
+    w1 = (np.abs(F[:, None] - F[None, :]) * inside).sum(-1) / (K - 1)  # (G, G, P')
+    ok = d.has_data[:, None, ordinal] & d.has_data[None, :, ordinal]
+    iu = np.triu_indices(d.n_subgroups, 1)
+    return float(w1[iu][ok[iu]].mean()) if ok[iu].any() else float("nan")
+
+
 def _diversity(gold: AnswerDistributions, sim: AnswerDistributions, subgroups: Subgroups,
                split: Mapping[str, str]) -> pd.DataFrame:
     strat = subgroups.stratum_of()
@@ -877,7 +894,8 @@ def _diversity(gold: AnswerDistributions, sim: AnswerDistributions, subgroups: S
     for lab in gold.labels:
         members.setdefault(strat[lab], []).append(lab)
     members = {s: labs for s, labs in members.items() if len(labs) >= 2}
-    cols = ["stratum", "split", "mds_gold", "mds_sim", "mds_diff", "n_items", "n_subgroups"]
+    cols = ["stratum", "split", "mds_gold", "mds_sim", "mds_diff", "w1_pairwise_gold",
+            "w1_pairwise_sim", "n_items", "n_subgroups"]
     if not members:
         return pd.DataFrame(columns=cols)
     g = modal_diversity(gold, members).summary.rename(columns={"mean": "mds_gold"})
@@ -885,6 +903,10 @@ def _diversity(gold: AnswerDistributions, sim: AnswerDistributions, subgroups: S
     out = g[["stratum", "mds_gold", "n_items", "n_subgroups"]].merge(
         s[["stratum", "mds_sim"]], on="stratum")
     out["mds_diff"] = out["mds_sim"] - out["mds_gold"]
+    w1 = {st: (_pairwise_w1(gold.select(subgroups=labs)), _pairwise_w1(sim.select(subgroups=labs)))
+          for st, labs in members.items()}
+    out["w1_pairwise_gold"] = out["stratum"].map({k: v[0] for k, v in w1.items()})
+    out["w1_pairwise_sim"] = out["stratum"].map({k: v[1] for k, v in w1.items()})
 
     def split_of(stratum):
         sp = {split[lab] for lab in members[stratum]}
