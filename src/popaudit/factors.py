@@ -432,6 +432,8 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     rotation = "none" if rotation is None else rotation
     if rotation not in ROTATIONS:
         raise ValueError(f"rotation must be one of {ROTATIONS}, got {rotation!r}")
+    if k == 1:
+        rotation = "none"  # nothing to rotate; the result says so
     if n_obs is None:
         n_obs = implied_n
     if n_obs is not None and not n_obs > 1:
@@ -440,7 +442,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     unrot = _extract(r, k, method)
     unrot = unrot * np.where(unrot.sum(axis=0) < 0, -1.0, 1.0)  # psych signs before rotating
     phi = None
-    if rotation != "none" and k > 1:
+    if rotation != "none":
         rot = Rotator(method=rotation, **(rotation_kwargs or {}))
         lam = np.asarray(rot.fit_transform(unrot), dtype=float)
         t = rot.rotation_ if rotation == "promax" else np.linalg.inv(rot.rotation_).T
