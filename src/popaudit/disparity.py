@@ -168,69 +168,112 @@ def _mean_distance(mask: np.ndarray) -> np.ndarray:
     return (below + above) / np.maximum(t0, 1.0)
 
 
-def _gold_modes(p, K, ties, tol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gold mode mask, number of modes and distance of every position to gold (ties policy)."""
-    kmax = p.shape[-1]
-    valid = np.arange(kmax) < K[:, None]
-    pmax = np.where(valid, p, -np.inf).max(axis=-1, keepdims=True)
-    gmask = valid & (p >= pmax - tol)
-    n_g = gmask.sum(axis=-1)
-    pos = np.arange(kmax, dtype=float)
-    dG = np.abs(pos - gmask.argmax(axis=-1)[..., None].astype(float))  # one mode: |k - m|
-    tied = n_g > 1
-    if tied.any():
-        dG[tied] = _mean_distance(gmask[tied]) if ties == "fractional" else \
-            _nearest_distance(gmask[tied])
-    return gmask, n_g, np.where(valid, dG, 0.0)
+class _Gold:
+    """Gold modes of a batch of distributions ``p`` (..., P, Kmax) under a tie policy."""
+
+    def __init__(self, p, K, ties, tol):
+        kmax = p.shape[-1]
+        self.valid = np.arange(kmax) < K[:, None]
+        # padding and empty cells hold zeros, which never beat a valid maximum
+        self.first = p.argmax(axis=-1)
+        pmax = np.take_along_axis(p, self.first[..., None], axis=-1)
+        self.mask = self.valid & (p >= pmax - tol)
+        self.n = self.mask.sum(axis=-1)
+        self.tied = self.n > 1
+        self.ties = ties
+        self._dist = None
+
+    def _tied_distance(self, mask):
+        return _mean_distance(mask) if self.ties == "fractional" else _nearest_distance(mask)
+
+    def distance(self) -> np.ndarray:
+        """(..., P, Kmax) distance of every position to gold (min or mean over tied modes)."""
+        if self._dist is None:
+            pos = np.arange(self.mask.shape[-1], dtype=float)
+            d = np.abs(pos - self.first[..., None])
+            if self.tied.any():
+                d[self.tied] = self._tied_distance(self.mask[self.tied])
+            self._dist = np.where(self.valid, d, 0.0)
+        return self._dist
+
+    def distance_at(self, idx: np.ndarray) -> np.ndarray:
+        """Distance to gold of position ``idx`` (broadcast against the pairs)."""
+        idx = np.broadcast_to(idx, self.first.shape)
+        d = np.abs(idx - self.first).astype(float)
+        if self.tied.any():
+            full = self._tied_distance(self.mask[self.tied])
+            d[self.tied] = np.take_along_axis(full, idx[self.tied][:, None], axis=-1)[:, 0]
+        return d
 
 
-def _pair_scores(p, q, K, ordinal, metrics, ties, sim_ties, tol, gold=None) -> dict:
+class _Sim:
+    """Simulated modes of ``q`` (..., P, Kmax) and the prediction weights of a tie policy."""
+
+    def __init__(self, q, K, sim_ties, tol):
+        valid = np.arange(q.shape[-1]) < K[:, None]
+        self.first = q.argmax(axis=-1)
+        qmax = np.take_along_axis(q, self.first[..., None], axis=-1)
+        self.mask = valid & (q >= qmax - tol)
+        self.n = self.mask.sum(axis=-1)
+        # a single predicted position per pair: score by gathering, not by summing over K
+        self.single = sim_ties == "first" or not (self.n > 1).any()
+        if sim_ties == "first":
+            self.first = self.mask.argmax(axis=-1)
+        self.weights = None if self.single else self.mask / np.maximum(self.n, 1)[..., None]
+
+
+def _pair_scores(p, q, K, ordinal, metrics, ties, sim_ties, tol, gold=None, sim=None) -> dict:
     """Metric values and applicability for pairs, any leading shape; last two axes (P, Kmax).
 
-    ``gold``: the output of :func:`_gold_modes` for ``p`` (computed when None).
+    ``gold`` / ``sim``: precomputed :class:`_Gold` for ``p`` / :class:`_Sim` for ``q``.
     """
-    p, q = np.broadcast_arrays(p, q)
-    kmax = p.shape[-1]
-    valid = np.arange(kmax) < K[:, None]
     out = {}
     if {"accuracy", "nmae", "expected_distance"} & set(metrics):
-        gmask, n_g, dG = _gold_modes(p, K, ties, tol) if gold is None else gold
-        qmax = np.where(valid, q, -np.inf).max(axis=-1, keepdims=True)
-        smask = valid & (q >= qmax - tol)
-        n_s = smask.sum(axis=-1)
-        if sim_ties == "first":
-            first = smask.argmax(axis=-1)
-            sw = (np.arange(kmax) == first[..., None]).astype(float)
-        else:
-            sw = smask / np.maximum(n_s, 1)[..., None]
-        unresolved = np.zeros(np.broadcast_shapes(n_g.shape, n_s.shape), dtype=bool)
+        g = _Gold(p, K, ties, tol) if gold is None else gold
+        sm = _Sim(q, K, sim_ties, tol) if sim is None else sim
+        shape = np.broadcast_shapes(g.n.shape, sm.n.shape)
+        unresolved = np.zeros(shape, dtype=bool)
         if ties == "strict":
-            unresolved |= n_g > 1
+            unresolved |= g.tied
         if sim_ties == "unresolved":
-            unresolved |= n_s > 1
+            unresolved |= sm.n > 1
         resolved = ~unresolved
+        denom = np.maximum(K - 1, 1).astype(float)
         if "accuracy" in metrics:
-            hit = (sw * gmask).sum(axis=-1)
-            out["accuracy"] = (hit / n_g if ties == "fractional" else hit, resolved)
-        if {"nmae", "expected_distance"} & set(metrics):
-            denom = np.maximum(K - 1, 1).astype(float)
-            ok = resolved & ordinal
-            if "nmae" in metrics:
-                out["nmae"] = ((sw * dG).sum(axis=-1) / denom, ok)
-            if "expected_distance" in metrics:
-                out["expected_distance"] = ((q * dG).sum(axis=-1) / denom, ok)
-    every = np.ones(p.shape[:-1], dtype=bool)
-    if {"w1_norm", "representativeness"} & set(metrics):
-        w1 = w1_ordinal(p, q, np.maximum(K, 2))
-        ok = np.broadcast_to(ordinal, w1.shape)
-        if "w1_norm" in metrics:
-            out["w1_norm"] = (w1, ok)
-        if "representativeness" in metrics:
-            out["representativeness"] = (1.0 - w1, ok)
-    if "js_distance" in metrics:
-        out["js_distance"] = (js_distance(p, q), every)
-    if "total_variation" in metrics:
-        out["total_variation"] = (total_variation(p, q), every)
+            if sm.single:
+                idx = np.broadcast_to(sm.first, shape)[..., None]
+                hit = np.take_along_axis(np.broadcast_to(g.mask, shape + g.mask.shape[-1:]),
+                                         idx, axis=-1)[..., 0].astype(float)
+            else:
+                hit = (sm.weights * g.mask).sum(axis=-1)
+            out["accuracy"] = (hit / g.n if ties == "fractional" else hit, resolved)
+        ok = resolved & ordinal
+        if "nmae" in metrics:
+            if sm.single:
+                err = g.distance_at(np.broadcast_to(sm.first, shape)) if shape == g.n.shape \
+                    else np.take_along_axis(np.broadcast_to(g.distance(), shape + (p.shape[-1],)),
+                                            np.broadcast_to(sm.first, shape)[..., None],
+                                            axis=-1)[..., 0]
+            else:
+                err = (sm.weights * g.distance()).sum(axis=-1)
+            out["nmae"] = (err / denom, ok)
+        if "expected_distance" in metrics:
+            out["expected_distance"] = ((q * g.distance()).sum(axis=-1) / denom, ok)
+    marg = {"w1_norm", "representativeness", "js_distance", "total_variation"} & set(metrics)
+    if marg:
+        p, q = np.broadcast_arrays(p, q)
+        every = np.ones(p.shape[:-1], dtype=bool)
+        if {"w1_norm", "representativeness"} & marg:
+            w1 = w1_ordinal(p, q, np.maximum(K, 2))
+            ok = np.broadcast_to(ordinal, w1.shape)
+            if "w1_norm" in metrics:
+                out["w1_norm"] = (w1, ok)
+            if "representativeness" in metrics:
+                out["representativeness"] = (1.0 - w1, ok)
+        if "js_distance" in metrics:
+            out["js_distance"] = (js_distance(p, q), every)
+        if "total_variation" in metrics:
+            out["total_variation"] = (total_variation(p, q), every)
     return out
 
 
@@ -246,6 +289,11 @@ def _design(idx: np.ndarray, membership: np.ndarray, kmax: int) -> sparse.csr_ma
     r, j = np.nonzero(cat >= 0)
     rows = (gg[r] * P + j) * kmax + cat[r, j]
     return sparse.csr_matrix((np.ones(len(r)), (rows, ii[r])), shape=(G * P * kmax, n))
+
+
+def _weighted_counts(A: sparse.csr_matrix, weights: np.ndarray, shape) -> np.ndarray:
+    """(b, G, P, Kmax) weighted counts for a (b, n) batch of respondent weights."""
+    return np.ascontiguousarray(np.asarray(A @ weights.T).T).reshape((weights.shape[0],) + shape)
 
 
 def _cells(demo: pd.DataFrame, stratify) -> np.ndarray:
@@ -286,11 +334,19 @@ class _Side:
             self.w = np.asarray(survey.weights_or_ones(), dtype=float)
             self.cells = cells
 
+    def modes(self, K, sim_ties, tol) -> _Sim:
+        """Modes of the fixed distributions (computed once)."""
+        key = (sim_ties, tol)
+        if getattr(self, "_modes_key", None) != key:
+            self._modes = _Sim(self.probs[None], K, sim_ties, tol)
+            self._modes_key = key
+        return self._modes
+
     def draw(self, rng, b):
         if self.fixed:
             return self.probs[None], self.has[None]
         counts = _respondent_counts(rng, self.cells, b) * self.w[None, :]
-        T = np.asarray(self.A @ counts.T).T.reshape(b, self.G, self.P, self.kmax)
+        T = _weighted_counts(self.A, counts, (self.G, self.P, self.kmax))
         tot = T.sum(axis=-1)
         has = tot > 0
         probs = np.divide(T, tot[..., None], out=np.zeros_like(T), where=has[..., None])
@@ -389,9 +445,10 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
         for a, (f, side) in enumerate(zip(fids, sims)):
             ps, hs = (side.probs[None], side.has[None]) if point else side.draw(sim_rngs[a], b)
             if (f.ties, f.tie_tol) not in modes:
-                modes[(f.ties, f.tie_tol)] = _gold_modes(pg, K, f.ties, f.tie_tol)
+                modes[(f.ties, f.tie_tol)] = _Gold(pg, K, f.ties, f.tie_tol)
+            sim_modes = side.modes(K, f.sim_ties, f.tie_tol) if side.fixed else None
             sc = _pair_scores(pg, ps, K, ordinal, metrics, f.ties, f.sim_ties, f.tie_tol,
-                              gold=modes[(f.ties, f.tie_tol)])
+                              gold=modes[(f.ties, f.tie_tol)], sim=sim_modes)
             both = hg & hs
             for m_i, m in enumerate(metrics):
                 v, ok = sc[m]
@@ -412,7 +469,7 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
         b = min(step, B - s0)
         if _counts is not None:
             gc = _counts[0][s0:s0 + b] * gside.w[None, :]
-            T = np.asarray(gside.A @ gc.T).T.reshape(b, G, P, gold.kmax)
+            T = _weighted_counts(gside.A, gc, (G, P, gold.kmax))
             tot = T.sum(axis=-1)
             hg = tot > 0
             pg = np.divide(T, tot[..., None], out=np.zeros_like(T), where=hg[..., None])
