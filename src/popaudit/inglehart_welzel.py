@@ -24,7 +24,7 @@ import pandas as pd
 from factor_analyzer import Rotator
 from scipy import linalg
 
-from popaudit.factors import congruence_band, efa
+from popaudit.factors import congruence, efa
 from popaudit.survey import Item, Survey
 
 __all__ = [
@@ -887,19 +887,16 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
                               "expected_sign": ind.sign, "loading_tradrat": la[i, 0],
                               "loading_survself": la[i, 1], "primary": primary, "cross": cross,
                               "on_dimension": bool(primary > abs(cross))})
-        for j, d in enumerate([*DIMENSIONS, "overall"]):
-            sl = slice(None) if d == "overall" else slice(j, j + 1)
-            vs_t = _phi(la[:, sl], target.to_numpy()[:, sl])
-            vs_g = _phi(la[:, sl], gold_l.to_numpy()[:, sl])
-            cong_rows.append({"population": name, "dimension": d, "vs_target": vs_t,
-                              "band_vs_target": congruence_band(vs_t), "vs_gold": vs_g,
-                              "band_vs_gold": congruence_band(vs_g)})
+        vs_t = congruence(lam, target).to_frame().set_index("factor")
+        vs_g = congruence(lam, gold_l).to_frame().set_index("factor")
+        for d in [*DIMENSIONS, "overall"]:
+            cong_rows.append({"population": name, "dimension": d,
+                              "vs_target": vs_t.loc[d, "congruence"],
+                              "band_vs_target": vs_t.loc[d, "band"],
+                              "vs_gold": vs_g.loc[d, "congruence"],
+                              "band_vs_gold": vs_g.loc[d, "band"]})
     return IWStructureCheck(items=pd.DataFrame(item_rows), congruence=pd.DataFrame(cong_rows),
                             loadings=loads, align=align)
-
-
-def _phi(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sum(x * y) / np.sqrt(np.sum(x * x) * np.sum(y * y)))
 
 
 # --------------------------------------------------------------------------------------------
