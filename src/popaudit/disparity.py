@@ -35,15 +35,25 @@ Two sources of uncertainty, chosen by ``resample``:
     Both at once: the uncertainty of a conclusion about the method, the
     population and the kind of question, not about these exact questions.
 
-Intervals are percentile intervals over ``n_boot`` draws. All populations in
-one call share the gold and item draws (paired comparison). Extremes (max,
-min, range, normalised range, worst subgroup) are biased upward in
-absolute size under resampling, because noise widens the spread of
-per-subgroup values; their intervals describe that noisy statistic and are
-best read through paired differences between methods. Draws are computed in
-batches: a sparse respondent x (subgroup, item, option) design turns every
-batch of resampling counts into all subgroups' weighted counts in one sparse
-product, and the metrics are vectorised over draws, subgroups and items.
+Sampling noise inflates the spread of per-subgroup values (a noisy gold mode
+lowers agreement, noisy per-subgroup means widen the range), so the plain
+estimates of disparity are biased upward and those of accuracy downward, and
+every bootstrap draw adds the same noise once more. The default interval is
+therefore the *basic* bootstrap interval ``[2 value - q_hi, 2 value - q_lo]``,
+which corrects that bias to first order (its centre is ``bias_corrected =
+value - bias`` with ``bias`` = mean of the draws minus the value), clipped to
+the statistic's possible values; the plain percentile interval is available
+(``interval="percentile"``). On synthetic Singapore-like data with
+predictions independent of the gold sample (docs/subgroups.md), 95 % basic
+intervals covered the population value in 60-93 % of replications for the
+mean, SD, CV and normalised range, percentile intervals in 0-7 % (except
+accuracy's normalised range): read single-method intervals of spread
+statistics as rough, and compare methods through the paired differences,
+whose noise largely cancels. All populations in one call share the gold and
+item draws. Draws are computed in batches: a sparse respondent x (subgroup,
+item, option) design turns every batch of resampling counts into all
+subgroups' weighted counts in one sparse product, and the metrics are
+vectorised over draws, subgroups and items.
 """
 
 from __future__ import annotations
@@ -584,12 +594,14 @@ class DisparityResult:
     ----------
     table : DataFrame
         One row per ``population``, ``metric``, ``split`` and ``statistic``
-        (:data:`STATISTICS`): ``value``, ``se``, ``ci_low``, ``ci_high``,
-        ``n_subgroups``, ``note`` (why a value is undefined, else ``""``).
+        (:data:`STATISTICS`): ``value`` (the plain estimate),
+        ``bias_corrected`` (value minus the bootstrap bias), ``se`` (SD of the
+        draws), ``bias``, ``ci_low``, ``ci_high``, ``n_subgroups``, ``note``
+        (why a value is undefined, else ``""``).
     per_subgroup : DataFrame
         One row per ``population``, ``metric`` and ``subgroup``: ``stratum``,
-        ``split``, ``value``, ``se``, ``ci_low``, ``ci_high``, ``n_items``,
-        ``n_respondents`` (gold), ``higher_is_better``.
+        ``split``, ``value``, ``se``, ``bias``, ``ci_low``, ``ci_high``,
+        ``n_items``, ``n_respondents`` (gold), ``higher_is_better``.
     worst : DataFrame
         Per ``population``, ``metric`` and ``split``: the worst subgroup, its
         value and CI, and ``share_worst``, the share of draws in which it is
@@ -823,9 +835,8 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
                     dr[a, mi, si, ti] = sp_dr[st]
                 vals = point[a, mi][msk]
                 n_sub = int(np.isfinite(vals).sum())
-                lo, hi = _interval(pt[a, mi, si], dr[a, mi, si], ci, interval, axis=-1)
-                lo = np.maximum(lo, 0.0)
-                hi = np.minimum(hi, _UPPER)
+                lo, hi = _interval(pt[a, mi, si], dr[a, mi, si], ci, interval, axis=-1,
+                                   bounds=(0.0, _UPPER))
                 se = _se(dr[a, mi, si], axis=-1)
                 bias = _bias(pt[a, mi, si], dr[a, mi, si], axis=-1)
                 for ti, st in enumerate(STATISTICS):
@@ -836,8 +847,9 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
                                 "undefined: fewer than 2 subgroups" if n_sub < 2 else
                                 "undefined")
                     rows.append({"population": pop, "metric": m, "split": sp, "statistic": st,
-                                 "value": pt[a, mi, si, ti], "se": se[ti], "bias": bias[ti],
-                                 "ci_low": lo[ti],
+                                 "value": pt[a, mi, si, ti],
+                                 "bias_corrected": pt[a, mi, si, ti] - bias[ti],
+                                 "se": se[ti], "bias": bias[ti], "ci_low": lo[ti],
                                  "ci_high": hi[ti], "n_subgroups": n_sub, "note": note})
                 # worst subgroup and how often it is the worst
                 d_sp = draws[a, mi][:, msk]
