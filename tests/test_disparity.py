@@ -319,3 +319,34 @@ def test_bad_input(constructed, noisy, linear):
     with pytest.raises(ValueError, match="weights"):
         bias_table(linear, weights="size", n_boot=2)
     assert set(STATISTICS) >= {"normalised_range", "cv", "worst"}
+
+
+# -- synthetic prediction tables ---------------------------------------------------------------
+
+def test_modal_predictions_hit_rates_distances_and_probabilities(clean_gold):
+    from popaudit.datasets.predictions import modal_predictions
+    sg = define_subgroups(clean_gold, [("sex", "age")], min_size=1)
+    tab = modal_predictions(sg, hit_rate=dict(zip(CELLS, (0.2, 0.4, 0.6, 0.8))),
+                            miss_distance=0.5, seed=0)
+    fid = subgroup_fidelity(sg, tab)
+    np.testing.assert_allclose(fid.metric("accuracy")[CELLS], [.2, .4, .6, .8])
+    # gold mode code 1 (position 0): a miss of half the 5-point scale is code 3
+    assert set(tab.loc[tab["answer"] != 1, "answer"]) == {3}
+    probs = modal_predictions(sg, hit_rate=0.5, miss_distance=1.0, seed=0, kind="probabilities")
+    sums = probs.groupby(["subgroup", "item"])["probability"].sum()
+    np.testing.assert_allclose(sums, 1.0)
+    d = pa.AnswerDistributions.from_frame(probs, ITEMS)
+    fid_p = subgroup_fidelity(sg, d)
+    np.testing.assert_allclose(fid_p.metric("accuracy"), 0.5)
+    np.testing.assert_allclose(fid_p.metric("nmae"), 0.5)        # misses at the far end
+    with pytest.raises(ValueError, match="hit_rate"):
+        modal_predictions(sg, hit_rate=1.5)
+
+
+def test_paradox_predictions_reference(clean_gold):
+    sg = define_subgroups(clean_gold, [("sex", "age")], min_size=1)
+    out = paradox_predictions(sg, seed=0, reference=sg)
+    pd.testing.assert_frame_equal(out["base"], paradox_predictions(sg, seed=0)["base"])
+    small = define_subgroups(clean_gold, ["sex"], min_size=1)
+    with pytest.raises(KeyError, match="reference lacks"):
+        paradox_predictions(sg, reference=small)
