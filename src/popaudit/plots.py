@@ -139,3 +139,92 @@ def correlation_heatmaps(gold_corr: pd.DataFrame, sim_corr: pd.DataFrame, *,
         ax.set_yticks(range(len(names)), names, fontsize=6)
     fig.colorbar(im, ax=list(axes), shrink=0.8)
     return fig
+
+
+def cultural_map(cmap, *, ax=None, subgroups: bool = True, label_subgroups: bool = True):
+    """The Inglehart-Welzel cultural map: populations (and subgroups) on the gold axes.
+
+    Parameters
+    ----------
+    cmap : popaudit.inglehart_welzel.CulturalMap
+        From :func:`popaudit.inglehart_welzel.cultural_map`; positions are
+        means of respondent scores projected with the *gold* solution.
+    subgroups : bool
+        Also draw subgroup positions (small markers) when the map has them.
+
+    Notes
+    -----
+    Each population is drawn at its mean (TradAgg on the y axis, SurvSAgg on
+    the x axis, as on the WVS map) with the ellipse whose semi-axes are the
+    half-widths of the two marginal bootstrap confidence intervals.
+    """
+    from matplotlib.patches import Ellipse
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 6))
+    tab = cmap.positions.table
+    pops = list(dict.fromkeys(tab["population"]))
+    for i, pop in enumerate(pops):
+        color = _PALETTE[i % len(_PALETTE)]
+        rows = tab[tab["population"] == pop]
+        main = rows[rows["subgroup"] == "all"]
+        if subgroups:
+            sub = rows[rows["subgroup"] != "all"]
+            ax.plot(sub["surv_self_agg"], sub["trad_agg"], "o", ms=3.5, color=color, alpha=0.55,
+                    zorder=4 if pop == "gold" else 2)
+            if label_subgroups and pop == "gold":
+                for _, r in sub.iterrows():
+                    ax.annotate(str(r["subgroup"]), (r["surv_self_agg"], r["trad_agg"]),
+                                fontsize=6, color=color, xytext=(3, 2),
+                                textcoords="offset points")
+        for _, r in main.iterrows():
+            x, y = r["surv_self_agg"], r["trad_agg"]
+            w = r["surv_self_agg_high"] - r["surv_self_agg_low"]
+            h = r["trad_agg_high"] - r["trad_agg_low"]
+            ax.add_patch(Ellipse((x, y), w, h, facecolor=color, alpha=0.25, edgecolor=color))
+            ax.plot([x], [y], "s" if pop == "gold" else "o", ms=8, color=color, label=pop,
+                    zorder=5 if pop == "gold" else 3, mfc="none" if pop == "gold" else color,
+                    mew=2)
+    ax.axhline(0, color="#999", lw=0.6)
+    ax.axvline(0, color="#999", lw=0.6)
+    ax.set_xlabel("Survival (-) vs self-expression (+) values")
+    ax.set_ylabel("Traditional (-) vs secular-rational (+) values")
+    ax.set_title(f"Cultural map ({cmap.model.variant} variant, gold solution)")
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.grid(alpha=0.2)
+    return ax
+
+
+def loadings(gold_loadings: pd.DataFrame, simulated: Mapping[str, pd.DataFrame], *, axes=None):
+    """Loadings gold vs each simulated population, one panel per factor.
+
+    Parameters
+    ----------
+    gold_loadings : DataFrame
+        Items x factors (e.g. ``CulturalMap.gold_loadings`` or
+        ``EFAResult.loadings``).
+    simulated : mapping of name -> DataFrame
+        Loadings aligned to gold (same items and factor columns).
+    """
+    factors = list(gold_loadings.columns)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(factors), figsize=(4.2 * len(factors), 4.2),
+                                 squeeze=False)
+        axes = axes[0]
+    else:
+        fig = axes[0].figure
+    items = list(gold_loadings.index)
+    y = np.arange(len(items))
+    for ax, fac in zip(axes, factors):
+        ax.barh(y, gold_loadings[fac].to_numpy(), color="#cccccc", label="gold")
+        for i, (pop, lo) in enumerate(simulated.items()):
+            ax.plot(lo.loc[items, fac].to_numpy(), y, "o", ms=4,
+                    color=_PALETTE[(i + 1) % len(_PALETTE)], label=pop)
+        ax.set_yticks(y, items, fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="#999", lw=0.6)
+        ax.set_xlim(-1, 1)
+        ax.set_title(str(fac), fontsize=10)
+    axes[-1].legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
