@@ -595,7 +595,8 @@ class DisparityResult:
     table : DataFrame
         One row per ``population``, ``metric``, ``split`` and ``statistic``
         (:data:`STATISTICS`): ``value`` (the plain estimate),
-        ``bias_corrected`` (value minus the bootstrap bias), ``se`` (SD of the
+        ``bias_corrected`` (value minus the bootstrap bias, clipped to the
+        statistic's possible values), ``se`` (SD of the
         draws), ``bias``, ``ci_low``, ``ci_high``, ``n_subgroups``, ``note``
         (why a value is undefined, else ``""``).
     per_subgroup : DataFrame
@@ -848,7 +849,8 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
                                 "undefined")
                     rows.append({"population": pop, "metric": m, "split": sp, "statistic": st,
                                  "value": pt[a, mi, si, ti],
-                                 "bias_corrected": pt[a, mi, si, ti] - bias[ti],
+                                 "bias_corrected": float(np.clip(pt[a, mi, si, ti] - bias[ti],
+                                                                 0.0, _UPPER[ti])),
                                  "se": se[ti], "bias": bias[ti], "ci_low": lo[ti],
                                  "ci_high": hi[ti], "n_subgroups": n_sub, "note": note})
                 # worst subgroup and how often it is the worst
