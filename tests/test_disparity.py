@@ -350,3 +350,19 @@ def test_paradox_predictions_reference(clean_gold):
     small = define_subgroups(clean_gold, ["sex"], min_size=1)
     with pytest.raises(KeyError, match="reference lacks"):
         paradox_predictions(sg, reference=small)
+
+
+def test_populations_are_compared_on_common_subgroups_and_items(constructed):
+    base, _ = constructed
+    sg = base.subgroups
+    part = answers(dict(zip(CELLS[:3], (2, 4, 6))), dict.fromkeys(CELLS[:3], 3))
+    part = part[part["item"] != "Q10"]
+    with pytest.warns(UserWarning, match="no answers for 1 kept subgroup"):
+        fid = subgroup_fidelity(sg, part, name="partial")
+    with pytest.warns(UserWarning) as rec:
+        d = subgroup_disparity({"base": base, "partial": fid}, n_boot=5, seed=0,
+                               resample="respondents")
+    msgs = " ".join(str(w.message) for w in rec)
+    assert "1 subgroup(s) not covered" in msgs and "1 item(s) not covered" in msgs
+    assert set(d.per_subgroup["subgroup"]) == set(CELLS[:3])
+    assert (d.per_subgroup["n_items"] == P - 1).all()

@@ -396,6 +396,10 @@ def _common(fids: list[SubgroupFidelity]) -> tuple[list[str], list[str]]:
     if dropped:
         warnings.warn(f"{len(dropped)} subgroup(s) not covered by every population are left out "
                       f"of the comparison: {dropped[:10]}", UserWarning, stacklevel=3)
+    dropped_items = sorted({nm for f in fids for nm in f.gold.item_names} - set(items))
+    if dropped_items:
+        warnings.warn(f"{len(dropped_items)} item(s) not covered by every population are left "
+                      f"out of the comparison: {dropped_items[:10]}", UserWarning, stacklevel=3)
     if not labels or not items:
         raise ValueError("the populations have no subgroup x item in common")
     return labels, items
