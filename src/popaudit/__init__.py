@@ -25,6 +25,7 @@ from popaudit.inglehart_welzel import cultural_map
 from popaudit.io import read_survey
 from popaudit.marginal import MarginalResult, compare_marginals
 from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
+from popaudit.polychoric import PolychoricResult, polychoric, polychoric_batch
 from popaudit.report import Report
 from popaudit.structure import CorrelationComparison, MatrixComparison, compare_correlations
 from popaudit.subgroups import (
@@ -55,6 +56,7 @@ __all__ = [
     "MatrixComparison",
     "ModalDiversityResult",
     "ModalResult",
+    "PolychoricResult",
     "Report",
     "SubgroupFidelity",
     "Subgroups",
@@ -82,6 +84,8 @@ __all__ = [
     "modes",
     "parallel_analysis",
     "plots",
+    "polychoric",
+    "polychoric_batch",
     "prediction_distributions",
     "read_survey",
     "read_wvs",

@@ -1,0 +1,1 @@
+"""Pure jit-compiled JAX kernels (arrays in, arrays out; no pandas, no item names)."""

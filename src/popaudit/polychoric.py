@@ -1,0 +1,822 @@
+"""Two-step polychoric (and tetrachoric) correlations for all item pairs at once.
+
+The plain numpy/pandas face of :mod:`popaudit._kernels.polychoric`:
+:func:`polychoric` for one data set (a :class:`~popaudit.survey.Survey`, a
+DataFrame or an integer array) and :func:`polychoric_batch` for many resamples
+of one (bootstrap draws, permutations) in a single compiled computation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from popaudit._kernels import polychoric as _k
+from popaudit.survey import Survey
+
+__all__ = ["PolychoricResult", "polychoric", "polychoric_batch"]
+
+_F32_EXACT = 2.0 ** 24  # float32 sums of integers are exact below this
+
+
+# ----------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------
+@dataclass(frozen=True, repr=False)
+class PolychoricResult:
+    """Polychoric correlation matrix with thresholds, standard errors and flags.
+
+    Attributes
+    ----------
+    corr : DataFrame
+        p x p correlations (item names on both axes), unit diagonal. After a
+        positive-definite repair this is the repaired matrix.
+    thresholds : dict
+        Item name -> ndarray of its K - 1 thresholds (``qnorm`` of the weighted
+        cumulative proportions of all its valid answers). An empty category
+        shows as a repeated threshold, or ``-inf`` / ``+inf`` at the ends.
+    se : DataFrame or None
+        Two-step standard errors of the estimated (unrepaired) correlations,
+        ``1 / sqrt(-d2 logL / d rho2)`` with thresholds held fixed; 0 on the
+        diagonal; NaN only where ``converged`` is False.
+    n : DataFrame
+        Pairwise counts: respondents (with a positive weight) who answered both
+        items; the diagonal holds each item's count.
+    n_eff : DataFrame
+        Kish effective sample size of each pair, ``(sum w)^2 / sum w^2`` over the
+        same respondents (equal to ``n`` for unweighted data).
+    converged : DataFrame of bool
+        False where the maximum is on the boundary (``|rho| = 1``, reported as
+        exactly +-1) or the iteration did not converge.
+    is_pd : bool
+        Whether the *estimated* matrix was positive definite.
+    pd_repaired : bool
+        Whether ``corr`` was replaced by its nearest correlation matrix.
+    options : dict
+        The options used (missing, correct, thresholds, pd_repair, dtype,
+        min_pairs, on_insufficient, weighted).
+    item_names : tuple of str
+    empty_categories : dict
+        Item name -> codes of categories with no (positively weighted) answer.
+        Such a category has probability 0, which is the same as dropping it.
+    """
+
+    corr: pd.DataFrame
+    thresholds: dict
+    se: pd.DataFrame | None
+    n: pd.DataFrame
+    n_eff: pd.DataFrame
+    converged: pd.DataFrame
+    is_pd: bool
+    pd_repaired: bool
+    options: dict
+    item_names: tuple
+    empty_categories: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item pair (upper triangle): item1, item2, rho, se, n, converged.
+
+        ``se`` is NaN throughout when standard errors were not requested.
+        """
+        names = list(self.item_names)
+        iu, ju = np.triu_indices(len(names), 1)
+        R = self.corr.to_numpy()
+        se = (self.se.to_numpy()[iu, ju] if self.se is not None
+              else np.full(iu.size, np.nan))
+        return pd.DataFrame({
+            "item1": [names[i] for i in iu],
+            "item2": [names[j] for j in ju],
+            "rho": R[iu, ju],
+            "se": se,
+            "n": self.n.to_numpy()[iu, ju],
+            "converged": self.converged.to_numpy()[iu, ju],
+        })
+
+    def __repr__(self) -> str:
+        p = len(self.item_names)
+        npairs = p * (p - 1) // 2
+        n_pairs = self.n.to_numpy()[np.triu_indices(p, 1)]
+        iu = np.triu_indices(p, 1)
+        r = self.corr.to_numpy()[iu]
+        nc = int((~self.converged.to_numpy()[iu]).sum())
+        w = "weighted" if self.options.get("weighted") else "unweighted"
+        lines = [(f"PolychoricResult({p} items, {npairs} pairs, {w}, missing="
+                  f"{self.options.get('missing')!r})")]
+        if npairs:
+            lines.append(f"  pairwise n: {int(n_pairs.min())}..{int(n_pairs.max())}; "
+                         f"rho: {np.nanmin(r):.3f}..{np.nanmax(r):.3f}")
+        lines.append(f"  not converged / at boundary: {nc}; positive definite: {self.is_pd}"
+                     + ("; repaired to nearest correlation matrix" if self.pd_repaired else ""))
+        if self.empty_categories:
+            lines.append(f"  empty categories: {self.empty_categories}")
+        opts = {k: v for k, v in self.options.items() if k not in ("missing", "weighted")}
+        lines.append(f"  options: {opts}")
+        with pd.option_context("display.width", 100, "display.max_columns", 8,
+                               "display.max_rows", 8, "display.precision", 3):
+            lines.append(str(self.corr))
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------
+# input handling
+# ----------------------------------------------------------------------------------
+@dataclass
+class _Prepared:
+    codes: np.ndarray  # (n, p) int32 category indices, -1 missing
+    names: tuple
+    item_codes: list  # per item: the codes of its categories (for labels)
+    weights: np.ndarray | None
+
+
+def _codes_from_values(values: np.ndarray, names) -> tuple[np.ndarray, list]:
+    """Numeric (n, p) array with NaN missing -> category indices, categories."""
+    n, p = values.shape
+    out = np.full((n, p), -1, dtype=np.int32)
+    cats = []
+    for j in range(p):  # one pass per column at input time, not on a hot path
+        col = values[:, j]
+        ok = np.isfinite(col)
+        if np.any(ok & (col != np.round(col))):
+            bad = col[ok & (col != np.round(col))][0]
+            raise ValueError(f"item {names[j]!r} has non-integer code {bad:g}; polychoric needs "
+                             "integer category codes")
+        u, inv = np.unique(col[ok], return_inverse=True)
+        out[ok, j] = inv
+        cats.append(tuple(int(c) for c in u))
+    return out, cats
+
+
+def _check_weights(w, n: int) -> np.ndarray:
+    w = np.asarray(w, dtype=float).ravel()
+    if w.shape != (n,):
+        raise ValueError(f"weights have {w.size} values for {n} respondents")
+    if not np.all(np.isfinite(w)):
+        i = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise ValueError(f"weights must be finite: respondent at row {i} has weight {w[i]!r}")
+    if np.any(w < 0):
+        i = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(f"weights must be non-negative: respondent at row {i} has weight "
+                         f"{w[i]:g}")
+    if n and w.sum() <= 0:
+        raise ValueError("weights sum to zero; at least one respondent needs a positive weight")
+    return w
+
+
+def _prepare(data, weights) -> _Prepared:
+    if isinstance(data, Survey):
+        nominal = [it.name for it in data.items if it.kind == "nominal"]
+        if nominal:
+            raise ValueError(f"item(s) {nominal} are nominal; polychoric correlations need "
+                             "ordered categories: select ordinal/binary items with "
+                             "Survey.select(...)")
+        codes = np.asarray(data.category_indices(), dtype=np.int32)
+        codes = np.where(codes < 0, -1, codes)
+        names = tuple(data.item_names)
+        item_codes = [it.codes for it in data.items]
+        if weights is None:
+            weights = data.weights
+    elif isinstance(data, pd.DataFrame):
+        df = data
+        if isinstance(weights, str):
+            if weights not in df.columns:
+                raise KeyError(f"weight column {weights!r} not found in the data")
+            w_col = weights
+            weights = df[w_col].to_numpy()
+            df = df.drop(columns=[w_col])
+        names = tuple(str(c) for c in df.columns)
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate column names; each item must appear once")
+        vals = np.empty(df.shape, dtype=float)
+        for j, c in enumerate(df.columns):
+            col = pd.to_numeric(df[c], errors="coerce")
+            bad = col.isna() & df[c].notna()
+            if bad.any():
+                raise ValueError(f"item {names[j]!r} has non-numeric value "
+                                 f"{df[c][bad].iloc[0]!r}; code answers as integers (NaN for "
+                                 "missing)")
+            vals[:, j] = col.to_numpy(dtype=float, na_value=np.nan)
+        codes, item_codes = _codes_from_values(vals, names)
+    else:
+        arr = np.asarray(data)
+        if arr.ndim != 2:
+            raise ValueError(f"data must be a 2-D (respondents x items) array, got shape "
+                             f"{arr.shape}")
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"data must hold integer codes, got dtype {arr.dtype}")
+        names = tuple(f"V{j + 1}" for j in range(arr.shape[1]))
+        codes, item_codes = _codes_from_values(arr.astype(float), names)
+    if weights is not None:
+        weights = _check_weights(weights, codes.shape[0])
+    return _Prepared(codes=codes, names=names, item_codes=item_codes, weights=weights)
+
+
+# ----------------------------------------------------------------------------------
+# layout helpers
+# ----------------------------------------------------------------------------------
+def _layout(n_cat: np.ndarray):
+    """Compact one-hot columns and the padded (p, Kmax) index into them."""
+    n_cat = np.asarray(n_cat, dtype=np.int32)
+    p = n_cat.size
+    kmax = int(n_cat.max())
+    offsets = np.concatenate([[0], np.cumsum(n_cat)[:-1]])
+    P = int(n_cat.sum())
+    col_item = np.repeat(np.arange(p, dtype=np.int32), n_cat)
+    col_cat = (np.arange(P) - offsets[col_item]).astype(np.int32)
+    a = np.arange(kmax)
+    pad_idx = np.where(a[None, :] < n_cat[:, None], offsets[:, None] + a[None, :], P)
+    return col_item, col_cat, pad_idx.astype(np.int32), kmax
+
+
+def _row_chunk(n: int, P: int) -> int:
+    """Power-of-two row chunk: ~64 MB of float32 one-hot, at most the (rounded) n."""
+    target = max(256, min(65536, int(2 ** math.floor(math.log2(max(16e6 / max(P, 1), 1))))))
+    return min(target, 1 << max(8, math.ceil(math.log2(max(n, 1)))))
+
+
+def _integer_valued(w) -> bool:
+    return w is None or bool(np.all(w == np.round(w)))
+
+
+def _numpy_tables(codes, weights, n_cat, dtype):
+    """Upper triangle (with diagonal) of ``X' diag(w) X`` with numpy's BLAS.
+
+    Row chunks bound memory; column blocks skip most of the lower triangle,
+    which the kernel never reads (pairs i < j only). float32 is exact for
+    integer weights whose total is below 2**24.
+    """
+    offsets = np.concatenate([[0], np.cumsum(n_cat)[:-1]]).astype(np.int64)
+    P = int(np.sum(n_cat))
+    n = codes.shape[0]
+    T = np.zeros((P, P), dtype)
+    G = 2 if P >= 1024 else 1
+    edges = np.linspace(0, P, G + 1).astype(int)
+    step = max(256, int(128e6 // (np.dtype(dtype).itemsize * max(P, 1))))
+    for s in range(0, n, step):  # row chunks and G column blocks; no loop over pairs
+        c = codes[s:s + step]
+        X = np.zeros((c.shape[0], P), dtype)
+        r, j = np.nonzero(c >= 0)
+        X[r, offsets[j] + c[r, j]] = 1.0
+        Xw = X if weights is None else X * weights[s:s + step, None].astype(dtype)
+        for g in range(G):
+            a, b = edges[g], edges[g + 1]
+            T[a:b, a:] += Xw[:, a:b].T @ X[:, a:]
+    return T
+
+
+def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
+    """numpy twin of :func:`_k.pair_tables` (no compilation per data shape).
+
+    Pair tables (M, Kmax, Kmax) gathered from the upper triangle of the compact
+    table and rescaled to sum to ``npos``; item thresholds (p, Kmax - 1),
+    ``+inf`` for padding categories.
+    """
+    Te = np.pad(T, ((0, 1), (0, 1)))
+    marg = Te[pad_idx, pad_idx]
+    cum = np.cumsum(marg, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prop = np.clip(cum / cum[:, -1:], 0.0, 1.0)
+    a = np.arange(pad_idx.shape[1] - 1)
+    tau = np.where(a[None, :] < n_cat[:, None] - 1, ndtri(prop[:, :-1]), np.inf)
+    tab = Te[pad_idx[iu][:, :, None], pad_idx[ju][:, None, :]]
+    wsum = tab.sum(axis=(1, 2))
+    scale = np.divide(npos, wsum, out=np.zeros_like(wsum), where=wsum > 0)
+    return tab * scale[:, None, None], tau
+
+
+#: pairs per call of the Newton kernel: one compiled shape per (Kmax, dtype) serves any
+#: number of items, and chunks without |rho| >= .925 skip that branch of the CDF
+_PAIR_CHUNK = 4096
+
+
+def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds):
+    """:func:`_k.fit_pairs` over fixed-size chunks of pairs (the last one padded).
+
+    The loop runs over chunks of ``_PAIR_CHUNK`` pairs, each solved vectorised;
+    padding pairs have empty tables and are skipped by the kernel.
+    """
+    M, K = tab.shape[0], tab.shape[-1]
+    C = _PAIR_CHUNK
+    n_chunks = max(1, -(-M // C))
+    pad = n_chunks * C - M
+    # small problems: round Kmax up (2, 5, 10, 16, 24, ...) so that they share compiled
+    # programs; the extra categories are empty and have zero width (no effect)
+    kb = K
+    if M <= 4 * C:
+        kb = next(b for b in (2, 5, 10, *range(16, 8 * K + 16, 8)) if b >= K)
+    # numpy slices: slicing JAX arrays at many offsets would compile a slice per offset
+    tab = np.pad(np.asarray(tab), ((0, pad), (0, kb - K), (0, kb - K)))
+    tr = np.pad(np.asarray(tr), ((0, pad), (0, kb - K)), constant_values=np.inf)
+    tc = np.pad(np.asarray(tc), ((0, pad), (0, kb - K)), constant_values=np.inf)
+    n_row = np.pad(np.asarray(n_row), (0, pad), constant_values=2)
+    n_col = np.pad(np.asarray(n_col), (0, pad), constant_values=2)
+    corr = jnp.asarray(correct, tab.dtype)
+    parts = [_k.fit_pairs(tab[s:s + C], tr[s:s + C], tc[s:s + C], n_row[s:s + C],
+                          n_col[s:s + C], corr, pair_thresholds=jnp.asarray(pair_thresholds),
+                          pair_chunk=C)
+             for s in range(0, n_chunks * C, C)]
+    return {k: np.concatenate([np.asarray(q[k]) for q in parts])[:M]
+            for k in ("rho", "info", "status")}
+
+
+def _on_cpu() -> bool:
+    return jax.default_backend() == "cpu"
+
+
+# ----------------------------------------------------------------------------------
+# nearest correlation matrix
+# ----------------------------------------------------------------------------------
+def _nearest_correlation(A: np.ndarray, *, eig_tol=1e-6, conv_tol=1e-7, posd_tol=1e-8,
+                         maxit=100) -> np.ndarray:
+    """Higham's (2002) nearest correlation matrix by alternating projections.
+
+    Dykstra-corrected projections onto the positive semidefinite cone and the
+    unit-diagonal set, then eigenvalues floored at ``posd_tol`` times the
+    largest and the diagonal rescaled to 1: the defaults of R's
+    ``Matrix::nearPD(corr = TRUE)``, with which it agrees.
+    """
+    X = np.array(A, dtype=float)
+    n = X.shape[0]
+    dS = np.zeros_like(X)
+    converged = False
+    for _ in range(maxit):  # iterations of one p x p problem, not pairs
+        Y = X
+        R = Y - dS
+        d, Q = np.linalg.eigh(R)
+        keep = d > eig_tol * d[-1]
+        if not keep.any():
+            raise ValueError("the correlation matrix seems negative semidefinite; cannot repair")
+        Qk = Q[:, keep]
+        X = (Qk * d[keep]) @ Qk.T
+        dS = X - R
+        X = X.copy()
+        np.fill_diagonal(X, 1.0)
+        conv = np.abs(Y - X).sum(1).max() / np.abs(Y).sum(1).max()
+        if conv <= conv_tol:
+            converged = True
+            break
+    if not converged:
+        warnings.warn(f"nearest correlation matrix did not converge in {maxit} iterations",
+                      RuntimeWarning, stacklevel=3)
+    d, Q = np.linalg.eigh(X)
+    eps = posd_tol * abs(d[-1])
+    if d[0] < eps:
+        d = np.maximum(d, eps)
+        o_diag = np.diag(X).copy()
+        X = (Q * d) @ Q.T
+        D = np.sqrt(np.maximum(eps, o_diag) / np.diag(X))
+        X = D[:, None] * X * D[None, :]
+    np.fill_diagonal(X, 1.0)
+    return 0.5 * (X + X.T) if n else X
+
+
+def _is_pd(R: np.ndarray) -> bool:
+    if not np.all(np.isfinite(R)):
+        return False
+    try:
+        np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------
+def _pair_names(names, iu, ju, mask, limit=10):
+    idx = np.flatnonzero(mask)
+    s = ", ".join(f"({names[iu[m]]!r}, {names[ju[m]]!r})" for m in idx[:limit])
+    return s + (f" and {idx.size - limit} more" if idx.size > limit else "")
+
+
+def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] = "pairwise",
+               correct: float = 0.0, se: bool = False,
+               pd_repair: Literal["nearest"] | None = None, dtype: str = "float64",
+               thresholds: Literal["item", "pair"] = "item", min_pairs: int = 10,
+               on_insufficient: Literal["raise", "nan"] = "raise") -> PolychoricResult:
+    """Two-step polychoric correlations of all item pairs, computed at once.
+
+    Parameters
+    ----------
+    data : Survey, DataFrame or 2-D integer array
+        A :class:`~popaudit.survey.Survey` (its category indices, items and
+        weights are used), or respondents x items integer codes with NaN for
+        missing; each column's sorted distinct codes are then its categories.
+    weights : array-like of shape (n,) or str, optional
+        Survey weights (non-negative). Overrides a Survey's weights; with a
+        DataFrame a column name may be given (the column is then not an item).
+    missing : {"pairwise", "listwise"}
+        Pairwise: each pair uses the respondents who answered both items, and
+        thresholds use all valid answers of each item (lavaan's ``lavCor(...,
+        missing = "pairwise")``). Listwise: only respondents who answered every
+        item (lavaan's default).
+    correct : float
+        Continuity correction: added to every empty cell of a pair's table that
+        lies in a non-empty row and column, before rho is estimated; thresholds
+        stay those of the items (``psych::tetrachoric(correct = .5)``'s
+        convention). Default 0: no correction, as lavaan and polycor.
+    se : bool
+        Also return standard errors (two-step, thresholds held fixed).
+    pd_repair : {None, "nearest"}
+        If ``"nearest"`` and the estimated matrix is not positive definite,
+        replace it by Higham's nearest correlation matrix (``pd_repaired``).
+    dtype : {"float64", "float32"}
+        Working precision. float32 is faster on accelerators but only good to
+        about 1e-5; it is never chosen silently.
+    thresholds : {"item", "pair"}
+        ``"item"`` (default; lavaan, psych): thresholds from each item's
+        marginal over all its valid answers. ``"pair"`` (polycor::hetcor):
+        thresholds from the margins of each pair's own table; identical without
+        missing data. ``result.thresholds`` always reports the item thresholds.
+    min_pairs : int
+        Smallest number of joint answers for which a pair is estimated.
+    on_insufficient : {"raise", "nan"}
+        A pair with fewer than ``min_pairs`` joint answers, or whose joint
+        answers use a single category of either item (rho not identified),
+        raises a ``ValueError`` naming the pairs (default), or with ``"nan"``
+        gets rho = NaN and ``converged = False``.
+
+    Returns
+    -------
+    PolychoricResult
+
+    Raises
+    ------
+    ValueError
+        On a constant item (fewer than two observed categories), a nominal
+        Survey item, bad weights or codes, or insufficient pairs (see above).
+
+    Warns
+    -----
+    UserWarning
+        When some pair's maximum is on the boundary (``|rho| = 1``) or did not
+        converge; those pairs have ``converged = False``.
+
+    Notes
+    -----
+    Two-step estimation (Olsson 1979): item ``i`` with K categories has
+    thresholds :math:`\\tau_{i,a} = \\Phi^{-1}(\\sum_{b \\le a} w_{ib} / \\sum_b w_{ib})`
+    from its weighted category totals; then for every pair, with thresholds
+    fixed, rho maximises
+
+    .. math:: \\ell(\\rho) = \\sum_{a,b} n_{ab} \\log P_{ab}(\\rho),\\quad
+              P_{ab} = \\Phi_2(\\tau_{i,a}, \\tau_{j,b}; \\rho) - \\Phi_2(\\tau_{i,a-1},
+              \\tau_{j,b}; \\rho) - \\Phi_2(\\tau_{i,a}, \\tau_{j,b-1}; \\rho)
+              + \\Phi_2(\\tau_{i,a-1}, \\tau_{j,b-1}; \\rho),
+
+    the estimator of ``polycor::polychor(ML = FALSE)`` and
+    ``lavaan::lavCor``. :math:`n_{ab}` is the weighted table of the pair,
+    rescaled to sum to the pair's number of (positively weighted) respondents
+    (lavaan's normalisation). The standard error is
+    :math:`1/\\sqrt{-\\ell''(\\hat\\rho)}`, the observed information in rho with
+    thresholds fixed, which is what polycor reports for ``ML = FALSE``; it
+    ignores threshold uncertainty and, for weighted data, the design effect of
+    unequal weights (``n_eff`` gives the Kish effective size; multiplying the
+    SE by ``sqrt(n / n_eff)`` is the usual rough allowance).
+
+    All pairs are estimated together in JAX: the contingency tables are the
+    blocks of one one-hot cross-product ``X' diag(w) X`` and rho is found by a
+    safeguarded Newton iteration on all pairs in parallel. See
+    ``docs/polychoric.md`` for the agreement with R.
+
+    References
+    ----------
+    Olsson, U. (1979). Maximum likelihood estimation of the polychoric
+    correlation coefficient. *Psychometrika* 44, 443-460.
+    Higham, N. J. (2002). Computing the nearest correlation matrix. *IMA J.
+    Numer. Anal.* 22, 329-343.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import popaudit as pa
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.multivariate_normal([0, 0], [[1, .6], [.6, 1]], size=2000)
+    >>> x = np.digitize(z, [-1.0, 0.0, 0.8])          # two 4-category items
+    >>> res = pa.polychoric(x, se=True)
+    >>> round(float(res.corr.iloc[0, 1]), 2)
+    0.6
+    >>> res.to_frame().columns.tolist()
+    ['item1', 'item2', 'rho', 'se', 'n', 'converged']
+    """
+    if missing not in ("pairwise", "listwise"):
+        raise ValueError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+    if pd_repair not in (None, "nearest"):
+        raise ValueError(f"pd_repair must be None or 'nearest', got {pd_repair!r}")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if thresholds not in ("item", "pair"):
+        raise ValueError(f"thresholds must be 'item' or 'pair', got {thresholds!r}")
+    if on_insufficient not in ("raise", "nan"):
+        raise ValueError(f"on_insufficient must be 'raise' or 'nan', got {on_insufficient!r}")
+    correct = float(correct)
+    if not (correct >= 0 and np.isfinite(correct)):
+        raise ValueError(f"correct must be a non-negative number, got {correct!r}")
+    min_pairs = int(min_pairs)
+
+    prep = _prepare(data, weights)
+    codes, names, w = prep.codes, prep.names, prep.weights
+    if missing == "listwise":
+        keep = np.all(codes >= 0, axis=1)
+        if not keep.any():
+            raise ValueError("no respondent answered every item; use missing='pairwise'")
+        codes = codes[keep]
+        w = None if w is None else w[keep]
+    n, p = codes.shape
+    if p < 1:
+        raise ValueError("polychoric needs at least one item")
+    n_cat = np.array([len(c) for c in prep.item_codes], dtype=np.int32)
+
+    # respondents that count: valid answer and positive weight
+    pos_w = np.ones(n, bool) if w is None else w > 0
+    V = ((codes >= 0) & pos_w[:, None]).astype(np.float64)
+    npos_mat = V.T @ V
+    # observed categories per item (positive weight): constant items and empty categories
+    counts = np.zeros((p, int(n_cat.max())), np.int64)
+    rr, jj = np.nonzero((codes >= 0) & pos_w[:, None])
+    np.add.at(counts, (jj, codes[rr, jj]), 1)
+    n_obs_cat = (counts > 0).sum(1)
+    const = np.flatnonzero(n_obs_cat < 2)
+    if const.size:
+        def what(j):
+            if n_obs_cat[j] == 0:
+                return "no valid answers"
+            return f"only code {prep.item_codes[j][int(np.argmax(counts[j]))]}"
+
+        desc = ", ".join(f"{names[j]!r} ({what(j)})" for j in const[:10])
+        raise ValueError(f"constant item(s) {desc}: a polychoric correlation needs at least two "
+                         "observed categories; drop the item(s)")
+    empty = {names[j]: tuple(prep.item_codes[j][a] for a in range(n_cat[j]) if counts[j, a] == 0)
+             for j in range(p) if np.any(counts[j, :n_cat[j]] == 0)}
+
+    iu, ju = np.triu_indices(p, 1)
+    fdt = jnp.float64 if dtype == "float64" else jnp.float32
+    col_item, col_cat, pad_idx, _ = _layout(n_cat)
+    P = int(n_cat.sum())
+
+    # contingency tables: float32 accumulation is exact for integer weights below 2**24
+    wsum_total = n if w is None else float(w.sum())
+    exact32 = _integer_valued(w) and wsum_total < _F32_EXACT
+    if dtype == "float32" or exact32:
+        tdt = jnp.float32
+    else:
+        tdt = jnp.float64
+    if _on_cpu():
+        # numpy's BLAS is faster here than XLA's CPU matrix product (much faster in
+        # float64) and lets us skip the lower triangle
+        T = jnp.asarray(_numpy_tables(codes, w, n_cat, np.dtype(tdt)))
+    else:
+        rc = _row_chunk(n, P)
+        n_pad = -(-max(n, 1) // rc) * rc
+        cpad = np.full((n_pad, p), -1, np.int32)
+        cpad[:n] = codes
+        wj = None
+        if w is not None:
+            wpad = np.zeros(n_pad)
+            wpad[:n] = w
+            wj = jnp.asarray(wpad, tdt)
+        T = _k.compact_tables(jnp.asarray(cpad), wj, jnp.asarray(col_item), jnp.asarray(col_cat),
+                              row_chunk=rc, dtype=tdt)
+    tab, tau = _pair_tables_numpy(np.asarray(T, dtype=fdt), npos_mat[iu, ju], pad_idx, n_cat,
+                                  iu, ju)
+    out = _fit_in_chunks(tab, tau[iu], tau[ju], n_cat[iu], n_cat[ju], correct,
+                         pair_thresholds=jnp.asarray(thresholds == "pair"))
+    rho = np.asarray(out["rho"], dtype=float)
+    info = np.asarray(out["info"], dtype=float)
+    status = np.asarray(out["status"])
+    tau = np.asarray(tau, dtype=float)
+
+    npair = npos_mat[iu, ju]
+    insufficient = (npair < min_pairs) | (status == _k.DEGENERATE)
+    if insufficient.any():
+        if on_insufficient == "raise":
+            raise ValueError(
+                f"{int(insufficient.sum())} item pair(s) cannot be estimated: "
+                f"{_pair_names(names, iu, ju, insufficient)} have fewer than min_pairs="
+                f"{min_pairs} joint answers or use a single category of an item among their "
+                "joint answers; drop an item, lower min_pairs, or pass on_insufficient='nan'")
+        rho = np.where(insufficient, np.nan, rho)
+    flagged = ~insufficient & (status != _k.OK)
+    if flagged.any():
+        warnings.warn(
+            f"{int(flagged.sum())} pair(s) with the maximum on the boundary |rho| = 1 or not "
+            f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}",
+            UserWarning, stacklevel=2)
+
+    R = np.eye(p)
+    R[iu, ju] = rho
+    R[ju, iu] = rho
+    conv = np.ones((p, p), bool)
+    ok = ~insufficient & (status == _k.OK)
+    conv[iu, ju] = ok
+    conv[ju, iu] = ok
+    se_df = None
+    if se:
+        S = np.zeros((p, p))
+        s = np.where(ok & (info > 0), 1.0 / np.sqrt(np.where(info > 0, info, 1.0)), np.nan)
+        S[iu, ju] = s
+        S[ju, iu] = s
+        se_df = pd.DataFrame(S, index=list(names), columns=list(names))
+
+    if w is None:
+        neff = npos_mat.copy()
+    else:
+        Vw = V * w[:, None]
+        sw = Vw.T @ V
+        sw2 = (Vw * w[:, None]).T @ V
+        neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
+
+    is_pd = _is_pd(R)
+    repaired = False
+    if pd_repair == "nearest" and not is_pd:
+        if not np.all(np.isfinite(R)):
+            raise ValueError("cannot repair a correlation matrix with missing (NaN) entries")
+        R = _nearest_correlation(R)
+        repaired = True
+
+    thr = {names[j]: tau[j, :n_cat[j] - 1].copy() for j in range(p)}
+    idx = list(names)
+    options = {"missing": missing, "correct": correct, "thresholds": thresholds,
+               "pd_repair": pd_repair, "dtype": dtype, "min_pairs": min_pairs,
+               "on_insufficient": on_insufficient, "weighted": w is not None}
+    return PolychoricResult(
+        corr=pd.DataFrame(R, index=idx, columns=idx),
+        thresholds=thr,
+        se=se_df,
+        n=pd.DataFrame(npos_mat.round().astype(np.int64), index=idx, columns=idx),
+        n_eff=pd.DataFrame(neff, index=idx, columns=idx),
+        converged=pd.DataFrame(conv, index=idx, columns=idx),
+        is_pd=is_pd,
+        pd_repaired=repaired,
+        options=options,
+        item_names=tuple(names),
+        empty_categories=empty,
+    )
+
+
+def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "float64",
+                     correct: float = 0.0, thresholds: Literal["item", "pair"] = "item",
+                     min_pairs: int = 1, on_insufficient: Literal["raise", "nan"] = "raise",
+                     batch_chunk: int | None = None) -> np.ndarray:
+    """Polychoric matrices of many resamples of one data set, in one computation.
+
+    Parameters
+    ----------
+    codes : int array (n, p) or (B, n, p)
+        Category indices ``0 .. K-1``; negative = missing (pairwise deletion).
+    weights : None, array (n,) or (B, n)
+        Non-negative weights. A bootstrap passes shared ``codes`` (n, p) and
+        multinomial resampling counts (B, n); a permutation test passes (B, n, p)
+        codes. At least one of the two carries the batch axis.
+    n_categories : int or array (p,), optional
+        Categories per item (default: largest index + 1 over the whole batch).
+    dtype : {"float64", "float32"}
+    correct, thresholds : as in :func:`polychoric`.
+    min_pairs, on_insufficient : as in :func:`polychoric`, per batch element
+        (an element where a pair cannot be estimated, e.g. an item constant in
+        the resample, raises naming the element and the pair, or gives NaN).
+    batch_chunk : int, optional
+        Elements vmapped together (memory bound); default chosen from the size.
+
+    Returns
+    -------
+    ndarray (B, p, p)
+        Each element equals ``polychoric(...)`` on that resample (same
+        thresholds convention: each element's own weighted marginals). Pairs
+        with the maximum on the boundary hold exactly +-1.
+
+    Notes
+    -----
+    Everything (one-hot tables, thresholds, Newton iterations) runs in one
+    jit-compiled JAX computation that maps over the batch in chunks of
+    ``batch_chunk`` elements (``lax.map``); there is no Python loop over B.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import popaudit as pa
+    >>> rng = np.random.default_rng(1)
+    >>> z = rng.multivariate_normal([0, 0, 0], np.eye(3) * .5 + .5, size=500)
+    >>> x = np.digitize(z, [-.5, .5])                  # three 3-category items
+    >>> boot = rng.multinomial(500, np.full(500, 1 / 500), size=20)   # (20, 500)
+    >>> pa.polychoric_batch(x, boot).shape
+    (20, 3, 3)
+    """
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if thresholds not in ("item", "pair"):
+        raise ValueError(f"thresholds must be 'item' or 'pair', got {thresholds!r}")
+    if on_insufficient not in ("raise", "nan"):
+        raise ValueError(f"on_insufficient must be 'raise' or 'nan', got {on_insufficient!r}")
+    c = np.asarray(codes)
+    if c.ndim not in (2, 3):
+        raise ValueError(f"codes must be (n, p) or (B, n, p), got shape {c.shape}")
+    if not np.issubdtype(c.dtype, np.integer):
+        if np.issubdtype(c.dtype, np.floating) and np.all(c == np.round(c)):
+            c = c.astype(np.int64)
+        else:
+            raise ValueError(f"codes must be integer category indices, got dtype {c.dtype}")
+    codes_batched = c.ndim == 3
+    n, p = c.shape[-2:]
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    weights_batched = w is not None and w.ndim == 2
+    if w is not None:
+        if w.ndim not in (1, 2) or w.shape[-1] != n:
+            raise ValueError(f"weights must be (n,) or (B, n) with n={n}, got shape {w.shape}")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be finite and non-negative")
+    if not (codes_batched or weights_batched):
+        raise ValueError("no batch axis: pass codes of shape (B, n, p) or weights of shape "
+                         "(B, n); for one data set use polychoric()")
+    B = c.shape[0] if codes_batched else w.shape[0]
+    if codes_batched and weights_batched and w.shape[0] != B:
+        raise ValueError(f"codes have {B} batch elements but weights {w.shape[0]}")
+    c = np.where(c < 0, -1, c).astype(np.int32)
+    if n_categories is None:
+        n_cat = np.maximum(c.max(axis=tuple(range(c.ndim - 1))) + 1, 2)
+    else:
+        n_cat = np.broadcast_to(np.asarray(n_categories, dtype=np.int32), (p,)).copy()
+        over = c.max(axis=tuple(range(c.ndim - 1))) >= n_cat
+        if over.any():
+            j = int(np.flatnonzero(over)[0])
+            raise ValueError(f"item {j} has category index {int(c[..., j].max())} >= "
+                             f"n_categories {int(n_cat[j])}")
+    n_cat = n_cat.astype(np.int32)
+    if np.any(n_cat < 2):
+        raise ValueError("every item needs at least two categories")
+
+    iu, ju = np.triu_indices(p, 1)
+    M = iu.size
+    col_item, col_cat, pad_idx, kmax = _layout(n_cat)
+    P = int(n_cat.sum())
+    fdt = jnp.float64 if dtype == "float64" else jnp.float32
+    w_total = float(n if w is None else np.max(w.sum(-1)) if w.ndim == 2 else w.sum())
+    exact32 = _integer_valued(w) and w_total < _F32_EXACT
+    tdt = jnp.float32 if (dtype == "float32" or exact32) else jnp.float64
+    rc = _row_chunk(n, P)
+    n_pad = -(-max(n, 1) // rc) * rc
+    if batch_chunk is None:
+        # memory of one element: its one-hot row chunk, compact table and pair tables
+        per_elem = rc * P * 4 * (not codes_batched) + (rc * P + 2 * P * P) * 8 \
+            + M * kmax * kmax * 8 * 2
+        batch_chunk = int(max(1, min(B, 256e6 // max(per_elem, 1))))
+    # a power of two: few distinct compiled shapes; padding elements are empty (skipped)
+    bc = 1 << max(0, math.ceil(math.log2(batch_chunk)))
+    args = (jnp.asarray(col_item), jnp.asarray(col_cat), jnp.asarray(pad_idx),
+            jnp.asarray(n_cat), jnp.asarray(iu), jnp.asarray(ju))
+    rho = np.empty((B, M))
+    status = np.empty((B, M), np.int64)
+    npos = np.empty((B, M))
+    for s in range(0, B, bc):  # chunks of the batch (memory bound), not single draws
+        e = min(B, s + bc)
+        if codes_batched:
+            cpad = np.full((bc, n_pad, p), -1, np.int32)
+            cpad[:e - s, :n] = c[s:e]
+        else:
+            cpad = np.full((n_pad, p), -1, np.int32)
+            cpad[:n] = c
+        wj = None
+        if w is not None:
+            if weights_batched:
+                wpad = np.zeros((bc, n_pad))
+                wpad[:e - s, :n] = w[s:e]
+            else:
+                wpad = np.zeros(n_pad)
+                wpad[:n] = w
+            wj = jnp.asarray(wpad, tdt)
+        tab, tau, npc = _k.batch_pair_tables(
+            jnp.asarray(cpad), wj, *args, row_chunk=rc, dtype=tdt, fit_dtype=fdt,
+            codes_batched=codes_batched, weights_batched=weights_batched)
+        tau = np.asarray(tau)
+        k1 = kmax - 1
+        out = _fit_in_chunks(np.asarray(tab).reshape(bc * M, kmax, kmax),
+                             tau[:, iu].reshape(bc * M, k1), tau[:, ju].reshape(bc * M, k1),
+                             np.tile(n_cat[iu], bc), np.tile(n_cat[ju], bc), float(correct),
+                             pair_thresholds=thresholds == "pair")
+        rho[s:e] = out["rho"].reshape(bc, M)[:e - s]
+        status[s:e] = out["status"].reshape(bc, M)[:e - s]
+        npos[s:e] = np.asarray(npc)[:e - s]
+    insufficient = (npos < min_pairs) | (status == _k.DEGENERATE)
+    if insufficient.any():
+        if on_insufficient == "raise":
+            b, m = np.argwhere(insufficient)[0]
+            raise ValueError(
+                f"batch element {int(b)}: item pair ({int(iu[m])}, {int(ju[m])}) cannot be "
+                f"estimated (fewer than min_pairs={min_pairs} joint answers or a single "
+                f"category of an item among them; {int(insufficient.sum())} such pair(s) in "
+                "the batch); pass on_insufficient='nan' to get NaN there")
+        rho = np.where(insufficient, np.nan, rho)
+    R = np.broadcast_to(np.eye(p), (B, p, p)).copy()
+    R[:, iu, ju] = rho
+    R[:, ju, iu] = rho
+    return R
