@@ -268,14 +268,74 @@ def _eigvalsh_desc(a: np.ndarray) -> np.ndarray:
     return _finite_apply(lambda x: np.linalg.eigvalsh(x)[..., ::-1], a, (a.shape[-1],))
 
 
-def _effective_dependence(r: np.ndarray) -> np.ndarray:
-    p = r.shape[-1]
+def _effective_dependence(eig_desc: np.ndarray) -> np.ndarray:
+    """``1 - det(R)^(1/p)`` from the eigenvalues; NaN unless R is positive definite.
 
-    def fn(x):
-        sign, logdet = np.linalg.slogdet(x)
-        return np.where(sign > 0, 1.0 - np.exp(logdet / p), np.nan)
+    ``det(R)^(1/p)`` is the geometric mean of the eigenvalues; a matrix whose
+    smallest eigenvalue is not clearly positive (below ``1e-10`` times the
+    largest) has no defined value.
+    """
+    lam_min = eig_desc[..., -1]
+    lam_max = eig_desc[..., 0]
+    ok = lam_min > 1e-10 * np.abs(lam_max)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        geo = np.exp(np.mean(np.log(np.where(ok[..., None], eig_desc, 1.0)), axis=-1))
+    return np.where(ok, 1.0 - geo, np.nan)
 
-    return _finite_apply(fn, r, ())
+
+def _vector_statistics(x: np.ndarray, y: np.ndarray, sign_mask: np.ndarray | None,
+                       ) -> dict[str, np.ndarray]:
+    """Statistics of two vectors of pairwise associations ``(..., m)``."""
+    d = y - x
+    out: dict[str, np.ndarray] = {}
+    out["rmse"] = np.sqrt(np.mean(d * d, axis=-1))
+    out["mae"] = np.mean(np.abs(d), axis=-1)
+    out["max_abs_diff"] = np.max(np.abs(d), axis=-1)
+    out["frobenius"] = np.sqrt(2.0 * np.sum(d * d, axis=-1))
+    if x.shape[-1] >= 3:
+        out.update(_pattern_statistics(x, y, sign_mask))
+    elif sign_mask is not None and sign_mask.any():
+        out.update(_pattern_statistics(x, y, sign_mask, correlations=False))
+    return out
+
+
+def _pattern_statistics(x: np.ndarray, y: np.ndarray, sign_mask: np.ndarray | None, *,
+                        correlations: bool = True) -> dict[str, np.ndarray]:
+    """Statistics of the *pattern* of two vectors: correlations and sign agreement."""
+    out: dict[str, np.ndarray] = {}
+    if correlations:
+        out["pearson"] = _rowwise_pearson(x, y)
+        out["spearman"] = _rowwise_pearson(stats.rankdata(x, axis=-1),
+                                           stats.rankdata(y, axis=-1))
+    if sign_mask is not None and sign_mask.any():
+        same = np.sign(x[..., sign_mask]) == np.sign(y[..., sign_mask])
+        out["sign_agreement"] = same.mean(axis=-1)
+    return out
+
+
+def _pattern_floor(g: np.ndarray, floor_gold: np.ndarray, floor_sim: np.ndarray,
+                   sign_mask: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Floor draws of the pattern statistics without gold's own noise counted as signal.
+
+    Both floor sides are gold plus a resampling deviation, ``g + e1`` and
+    ``g + e2``, so they share gold's sampling noise: their correlations across
+    pairs are those of ``g`` (spread = structure + noise), while two independent
+    samples share only the structure. The shared part is therefore replaced by
+    ``c = mean(g) + lambda (g - mean(g))`` with
+    ``lambda^2 = max(0, 1 - mean_k Var(e1_k) / Var_k(g_k))``, whose spread across
+    pairs estimates the structure's alone; distances do not change (they depend
+    on ``e2 - e1`` only).
+    """
+    gu = _upper(g)
+    e1 = _upper(floor_gold) - gu
+    e2 = _upper(floor_sim) - gu
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        noise = float(np.nanmean(np.nanvar(e1, axis=0)))
+    spread = float(np.var(gu))
+    lam = np.sqrt(max(0.0, 1.0 - noise / spread)) if spread > 0 else 0.0
+    c = gu.mean() + lam * (gu - gu.mean())
+    return _pattern_statistics(c + e1, c + e2, sign_mask, correlations=gu.size >= 3)
 
 
 def _matrix_statistics(g: np.ndarray, s: np.ndarray, *, sign_mask: np.ndarray | None,
@@ -286,21 +346,7 @@ def _matrix_statistics(g: np.ndarray, s: np.ndarray, *, sign_mask: np.ndarray | 
     ``tests`` is ``(n1, n2, jennrich_form)`` when the chi-square statistics apply.
     """
     g, s = np.broadcast_arrays(np.asarray(g, float), np.asarray(s, float))
-    x = _upper(g)
-    y = _upper(s)
-    d = y - x
-    out: dict[str, np.ndarray] = {}
-    out["rmse"] = np.sqrt(np.mean(d * d, axis=-1))
-    out["mae"] = np.mean(np.abs(d), axis=-1)
-    out["max_abs_diff"] = np.max(np.abs(d), axis=-1)
-    out["frobenius"] = np.sqrt(2.0 * np.sum(d * d, axis=-1))
-    if x.shape[-1] >= 3:
-        out["pearson"] = _rowwise_pearson(x, y)
-        out["spearman"] = _rowwise_pearson(stats.rankdata(x, axis=-1),
-                                           stats.rankdata(y, axis=-1))
-    if sign_mask is not None and sign_mask.any():
-        same = np.sign(x[..., sign_mask]) == np.sign(y[..., sign_mask])
-        out["sign_agreement"] = same.mean(axis=-1)
+    out = _vector_statistics(_upper(g), _upper(s), sign_mask)
     if correlation:
         p = g.shape[-1]
         eg = _eigvalsh_desc(g)
@@ -308,8 +354,8 @@ def _matrix_statistics(g: np.ndarray, s: np.ndarray, *, sign_mask: np.ndarray | 
         out["pc1_share_gold"] = eg[..., 0] / p
         out["pc1_share_sim"] = es[..., 0] / p
         out["pc1_share_diff"] = out["pc1_share_sim"] - out["pc1_share_gold"]
-        edg = _effective_dependence(g)
-        eds = _effective_dependence(s)
+        edg = _effective_dependence(eg)
+        eds = _effective_dependence(es)
         out["effective_dependence_gold"] = edg
         out["effective_dependence_sim"] = eds
         out["effective_dependence_diff"] = eds - edg
@@ -469,6 +515,8 @@ def _build_comparison(*, level: str, kind: str, names, g: np.ndarray, s: np.ndar
     if draws.floor_sim is not None:
         fg = g if draws.floor_gold is None else draws.floor_gold
         floor = stat_fn(fg, draws.floor_sim)
+        if draws.floor_gold is not None:
+            floor.update(_pattern_floor(g, draws.floor_gold, draws.floor_sim, sign_mask))
     null = stat_fn(g, draws.null_sim) if draws.null_sim is not None else {}
     ceiling = stat_fn(draws.ceiling_a, draws.ceiling_b) if draws.ceiling_a is not None else {}
     perm = stat_fn(draws.perm_gold, draws.perm_sim) if draws.perm_gold is not None else {}
@@ -590,14 +638,23 @@ def _bootstrap_interval(name: str, obs: float, draws: np.ndarray, ci_level: floa
                         method: str, p: int) -> dict:
     r"""Point estimate and CI from bootstrap draws of a statistic.
 
-    ``"basic"``: bias-corrected estimate :math:`2\hat\theta - \overline{\theta^*}` and
-    interval :math:`[2\hat\theta - q_{1-a/2}, 2\hat\theta - q_{a/2}]` - an interval
-    for the population value. For RMSE and the Frobenius norm the correction is
-    made on the squared scale, where sampling noise adds its variance
-    (E[MSE_hat] = MSE + v, E[MSE*] = MSE_hat + v), then square-rooted after
-    clipping at 0. Bounds are clipped to the statistic's range.
-    ``"percentile"``: the quantiles of the draws, which describe the sampling
-    variability of the observed value (and, for biased statistics, sit beside it).
+    With :math:`b = \overline{\theta^*} - \hat\theta` the bootstrap estimate of
+    the bias, the ``estimate`` is :math:`\hat\theta - b` (``"shifted"``,
+    ``"basic"``) and the interval is
+
+    * ``"shifted"``: :math:`[q_{a/2} - 2b, q_{1-a/2} - 2b]`, the percentile
+      interval moved by twice the bias (the draws scatter around
+      :math:`\hat\theta + b \approx \theta + 2b`); it keeps the skewness of the
+      draws, as the percentile interval does;
+    * ``"basic"``: :math:`[2\hat\theta - q_{1-a/2}, 2\hat\theta - q_{a/2}]`;
+    * ``"percentile"``: :math:`[q_{a/2}, q_{1-a/2}]` and ``estimate`` = ``value``:
+      the sampling variability of the observed value, not an interval for the
+      population value of a biased statistic.
+
+    For RMSE and the Frobenius norm the correction is made on the squared scale,
+    where sampling noise adds its variance (E[MSE_hat] = MSE + v,
+    E[MSE*] = MSE_hat + v), then square-rooted after clipping at 0. Bounds are
+    clipped to the statistic's range.
     """
     alpha = 1.0 - ci_level
     d = np.asarray(draws, float)
@@ -607,19 +664,21 @@ def _bootstrap_interval(name: str, obs: float, draws: np.ndarray, ci_level: floa
     if method == "percentile":
         lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
         return {"estimate": obs, "ci_low": lo, "ci_high": hi, "ci_method": method}
-    if name in _SQUARED_SCALE:
-        t, t_star = obs ** 2, d ** 2
-        est = 2 * t - t_star.mean()
-        q_lo, q_hi = np.quantile(t_star, [alpha / 2, 1 - alpha / 2])
+    squared = name in _SQUARED_SCALE
+    t, t_star = (obs ** 2, d ** 2) if squared else (obs, d)
+    bias = t_star.mean() - t
+    q_lo, q_hi = np.quantile(t_star, [alpha / 2, 1 - alpha / 2])
+    if method == "shifted":
+        lo, hi = q_lo - 2 * bias, q_hi - 2 * bias
+    else:
         lo, hi = 2 * t - q_hi, 2 * t - q_lo
+    est = t - bias
+    if squared:
         est, lo, hi = (float(np.sqrt(max(v, 0.0))) for v in (est, lo, hi))
-        return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": "basic (squared)"}
-    est = 2 * obs - d.mean()
-    q_lo, q_hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-    lo, hi = 2 * obs - q_hi, 2 * obs - q_lo
+        return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": f"{method} (squared)"}
     rmin, rmax = _statistic_range(name, p)
     est, lo, hi = (float(np.clip(v, rmin, rmax)) for v in (est, lo, hi))
-    return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": "basic"}
+    return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": method}
 
 
 def _pairs_table(level, kind, names, g, s, *, boot_gold, boot_sim, floor, n_pair, opts,
@@ -728,10 +787,15 @@ def _items_table(level, kind, names, g, s, draws: _Draws, opts) -> pd.DataFrame:
         bs = s if draws.boot_sim is None else draws.boot_sim
         bd = _item_deviation(bg, bs)
         q_lo, q_hi = np.nanquantile(bd, [alpha / 2, 1 - alpha / 2], axis=0)
+        bias = np.nanmean(bd, axis=0) - dev
         if opts["ci_method"] == "percentile":
             tab["estimate"], tab["ci_low"], tab["ci_high"] = dev, q_lo, q_hi
-        else:  # basic bootstrap, as in the statistics table
-            tab["estimate"] = np.clip(2 * dev - np.nanmean(bd, axis=0), 0, None)
+        elif opts["ci_method"] == "shifted":  # as in the statistics table
+            tab["estimate"] = np.clip(dev - bias, 0, None)
+            tab["ci_low"] = np.clip(q_lo - 2 * bias, 0, None)
+            tab["ci_high"] = np.clip(q_hi - 2 * bias, 0, None)
+        else:
+            tab["estimate"] = np.clip(dev - bias, 0, None)
             tab["ci_low"] = np.clip(2 * dev - q_hi, 0, None)
             tab["ci_high"] = np.clip(2 * dev - q_lo, 0, None)
     if draws.floor_sim is not None:
@@ -844,7 +908,7 @@ def _resolve_seed(seed) -> list[np.random.Generator]:
 
 def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=None,
                          n_boot: int = 1000, n_null: int = 1000, seed=None,
-                         ci: float = 0.95, ci_method: str = "basic",
+                         ci: float = 0.95, ci_method: str = "auto",
                          floor: str = "independent", floor_level: float = 0.95,
                          sign_threshold: float | str = 0.1, n_eigen: int = 5,
                          n: tuple[float, float] | None = None,
@@ -886,11 +950,16 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
         Seed of every random draw; the same seed gives the same result.
     ci : float
         Confidence level of the bootstrap intervals.
-    ci_method : {"basic", "percentile"}
-        ``"basic"`` (default): bias-corrected ``estimate`` and basic bootstrap
-        interval for the *population* value of each statistic (RMSE and
-        Frobenius norm corrected on the squared scale); ``"percentile"``: the
-        quantiles of the bootstrap draws (see Notes).
+    ci_method : {"auto", "shifted", "basic", "percentile"}
+        How ``estimate``, ``ci_low`` and ``ci_high`` come from the bootstrap
+        draws. ``"shifted"``: bias-corrected ``estimate`` and the percentile
+        interval moved by twice the bootstrap bias - an interval for the
+        *population* value (RMSE and Frobenius norm on the squared scale);
+        ``"basic"``: the basic (reflected) bootstrap interval; ``"percentile"``:
+        the quantiles of the draws (see Notes). ``"auto"`` (default): shifted
+        at the individual level, percentile at the ecological level (the
+        study's intervals; with only the simulated side resampled a bias
+        correction would be one-sided).
     floor : {"independent", "resample"}
         How the noise floor compares gold with "another real sample of n_sim".
         ``"independent"`` (default): a bootstrap replicate of gold vs an
@@ -986,13 +1055,14 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     **CIs.** ``value`` is the statistic of the two observed matrices, the one
     compared with the floor. Sampling noise biases it: distances such as RMSE
     upward (E[MSE_hat] = MSE + v), similarities such as the correlation of
-    correlations downward. The default ``ci_method="basic"`` therefore reports
-    a bias-corrected ``estimate`` :math:`2\hat\theta - \overline{\theta^*}` and the
-    basic bootstrap interval :math:`[2\hat\theta - q_{hi}, 2\hat\theta - q_{lo}]`
-    for the *population* value (for RMSE and Frobenius on the squared scale,
-    :math:`\sqrt{2\,\widehat{MSE} - \overline{MSE^*}}`); it can lie below
-    ``value``. A percentile interval would sit above the observed RMSE and
-    rarely cover the population RMSE (``docs/structure.md`` has the coverage).
+    correlations downward. With the bootstrap bias :math:`b = \overline{\theta^*} -
+    \hat\theta`, the default reports ``estimate`` :math:`\hat\theta - b` and the
+    interval :math:`[q_{lo} - 2b, q_{hi} - 2b]` for the *population* value (for
+    RMSE and Frobenius on the squared scale, where the noise adds its variance);
+    it can lie below ``value``. The plain percentile interval sits above the
+    observed RMSE and almost never covers the population RMSE; the basic
+    interval undercovers a clearly non-zero RMSE (``docs/structure.md`` has the
+    coverage study).
 
     **Ecological level** (study B): per group :math:`g` and item :math:`j` the
     mean answer rescaled to [0, 1] by the item's code range; Pearson
@@ -1023,8 +1093,9 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
         level = "individual"
     if level not in ("individual", "ecological"):
         raise ValueError(f"level must be 'individual' or 'ecological', got {level!r}")
-    if ci_method not in ("basic", "percentile"):
-        raise ValueError(f"ci_method must be 'basic' or 'percentile', got {ci_method!r}")
+    if ci_method not in ("auto", "shifted", "basic", "percentile"):
+        raise ValueError(f"ci_method must be 'auto', 'shifted', 'basic' or 'percentile', got "
+                         f"{ci_method!r}")
     if floor not in ("independent", "resample"):
         raise ValueError(f"floor must be 'independent' or 'resample', got {floor!r}")
     if test_pvalue not in ("auto", "asymptotic", "bootstrap", "permutation"):
@@ -1048,6 +1119,8 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
         raise ValueError("by= defines the subgroups of the ecological level; pass "
                          "level='ecological' (the individual level compares respondents)")
     rngs = _resolve_seed(seed)
+    if ci_method == "auto":
+        ci_method = "percentile" if level == "ecological" else "shifted"
     opts = {"ci": ci, "ci_method": ci_method, "floor_level": floor_level,
             "sign_threshold": sign_threshold, "n_eigen": n_eigen,
             "jennrich_form": jennrich_form, "pair_se": pair_se, "alpha": alpha,
