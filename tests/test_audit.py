@@ -20,13 +20,36 @@ def gold():
 def report(gold):
     sims = {"shuffled": pa.datasets.shuffled(gold, seed=1),
             "persona": pa.datasets.persona_like(gold, seed=2)}
-    return audit(gold, sims, by=["Q260"], seed=0)
+    return audit(gold, sims, by=["Q260"], seed=0, n_boot=30, n_null=30)
 
 
 def test_table_is_tidy(report):
     assert list(report.table.columns) == COLUMNS
     assert set(report.populations) == {"shuffled", "persona"}
-    assert {"marginal", "modal", "invalid"} <= set(report.table["component"])
+    assert {"marginal", "modal", "invalid", "structure", "cultural_map"} <= set(
+        report.table["component"])
+    levels = set(report.table.loc[report.table.component == "structure", "level"])
+    assert levels == {"individual"}
+
+
+def test_structure_rows_are_the_comparison(report):
+    cmp = report.results[("structure", "shuffled")]
+    t = report.table
+    row = t[(t.population == "shuffled") & (t.component == "structure")
+            & (t.metric == "rmse") & (t.item == "polychoric")]
+    assert float(row["value"].iloc[0]) == pytest.approx(float(cmp.statistic("rmse")["value"]))
+    # shuffling destroys structure: its RMSE lies beyond gold's resampling noise floor
+    assert float(row["value"].iloc[0]) > float(row["floor_q95"].iloc[0])
+
+
+def test_cultural_map_rows(report):
+    cm = report.results[("cultural_map", "all")]
+    t = report.table
+    rows = t[(t.component == "cultural_map") & (t.metric == "trad_agg")]
+    assert set(rows["population"]) == {"gold", "shuffled", "persona"}
+    pos = cm.positions.table.query("subgroup == 'all'").set_index("population")
+    got = rows.set_index("population")["value"].astype(float)
+    assert got["persona"] == pytest.approx(pos.loc["persona", "trad_agg"])
 
 
 def test_numbers_come_from_components(report, gold):
@@ -62,6 +85,7 @@ def test_subgroup_level_predictions(gold):
     # a model's predicted answer distributions per subgroup (e.g. token probabilities)
     dist = pa.answer_distributions(gold, by=["Q260"])
     rep = audit(gold, {"exact": dist}, by=["Q260"])
+    assert "structure" not in set(rep.table["component"])  # needs respondent-level data
     s = rep.summary.set_index("metric")["value"]
     assert s["modal accuracy"] == 1.0
     assert s["mean normalised W1 (ordinal items)"] == pytest.approx(0, abs=1e-12)
@@ -70,7 +94,7 @@ def test_subgroup_level_predictions(gold):
 def test_mismatched_items_are_an_error(gold):
     other = gold.select(list(gold.item_names[:5]))
     with pytest.raises(ValueError, match="only in gold"):
-        audit(gold, {"partial": other})
+        audit(gold, {"partial": other}, structure=False)
 
 
 def test_bad_simulated_argument(gold):
@@ -78,3 +102,21 @@ def test_bad_simulated_argument(gold):
         audit(gold, [gold])
     with pytest.raises(TypeError, match="gold must be"):
         audit(np.zeros((3, 3)), gold)
+
+
+def test_study_a_subgroups_in_the_report():
+    import warnings
+
+    gold = pa.wvs_survey(pa.datasets.wvs_like_frame(n=900, seed=0))
+    sims = {"persona": pa.datasets.persona_like(gold, seed=1),
+            "finetuned": pa.datasets.finetuned_like(gold, seed=2)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sg = pa.study_a_subgroups(gold)
+    rep = audit(gold, sims, subgroups=sg, structure=False, cultural_map=False, n_boot=30)
+    disp = rep.results[("disparity", "all")]
+    t = rep.table
+    per = t[t.component == "subgroup_fidelity"]
+    assert len(per) == len(disp.per_subgroup)
+    change = t[(t.component == "disparity") & (t.population == "finetuned vs persona")]
+    assert len(change) == len(disp.compare("persona", "finetuned").table)

@@ -10,9 +10,10 @@ from popaudit.cli import main
 
 def test_demo_writes_folder(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--n", "500", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--n", "600", "--n-boot", "10", "--quiet"]) == 0
     for name in ("results.csv", "summary.json", "report.html", "marginals.png",
-                 "modal_accuracy_by_subgroup.png"):
+                 "modal_accuracy_by_subgroup.png", "subgroup_nmae.png", "polychoric_shuffled.png",
+                 "cultural_map.png"):
         assert (out / name).exists(), name
     printed = capsys.readouterr().out
     assert "modal accuracy" in printed and "shuffled" in printed
@@ -30,7 +31,7 @@ def test_audit_command(tmp_path, capsys):
     out = tmp_path / "rep"
     rc = main(["audit", str(tmp_path / "gold.csv"), str(tmp_path / "model.csv"),
                "--items", ",".join(gold.item_names[:10]), "--by", "Q260",
-               "--weights", "W_WEIGHT", "--out", str(out), "--quiet"])
+               "--weights", "W_WEIGHT", "--out", str(out), "--n-boot", "10", "--quiet"])
     assert rc == 0
     table = pd.read_csv(out / "results.csv")
     assert set(table["population"]) == {"model"}

@@ -37,7 +37,7 @@ def test_metric_by_subgroup_points():
                         "hi": [0.6, 0.8, 0, 0]})
     ax = pa.plots.metric_by_subgroup({"m1": tab, "m2": tab}, "accuracy", ci=("lo", "hi"))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
-    xs = ax.lines[0].get_xdata() if ax.lines else None
+    xs = ax.lines[0].get_xdata() if ax.lines else None  # markers; CIs are line collections
     assert xs is not None and list(np.round(xs, 6)) == [0.5, 0.7]
     plt.close(ax.figure)
 

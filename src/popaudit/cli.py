@@ -43,7 +43,7 @@ def _write_report(rep, out: Path, figures: dict) -> dict[str, str]:
 
 def _summary_text(rep) -> str:
     wide = rep.summary.pivot_table(index="metric", columns="population", values="value",
-                                   aggfunc="first", sort=False)
+                                   aggfunc="first", sort=False, dropna=False)
     wide = wide[[p for p in rep.populations if p in wide.columns]]
     return wide.to_string(float_format=lambda x: f"{x:8.3f}")
 
@@ -58,29 +58,57 @@ def _demo_figures(gold, sims, rep) -> dict:
     figs["marginals"] = plots.marginal_bars(gd, sd, items=list(gold.item_names[:12]))
     per_sub = {name: rep.results[("modal", name)].per_subgroup for name in sims}
     ax = plots.metric_by_subgroup(per_sub, "accuracy")
-    ax.set_title("Modal accuracy by subgroup")
+    ax.set_title("Modal accuracy by subgroup (sex x age band)")
     figs["modal_accuracy_by_subgroup"] = ax.figure
+    disp = rep.results.get(("disparity", "all"))
+    if disp is not None:
+        per = disp.per_subgroup
+        two = {name: per[per["population"] == name] for name in ("persona", "finetuned")}
+        for metric in ("accuracy", "nmae"):
+            ax = plots.metric_by_subgroup(two, metric, value="value", ci=("ci_low", "ci_high"))
+            ax.set_title(f"Study A subgroups: {metric} with bootstrap CIs")
+            figs[f"subgroup_{metric}"] = ax.figure
+    for name in ("persona", "shuffled"):
+        cmp = rep.results.get(("structure", name))
+        if cmp is not None:
+            figs[f"polychoric_{name}"] = plots.correlation_heatmaps(
+                cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
+    cm = rep.results.get(("cultural_map", "all"))
+    if cm is not None:
+        figs["cultural_map"] = plots.cultural_map(cm, subgroups=False).figure
+        figs["iw_loadings"] = plots.loadings(cm.gold_loadings, cm.simulated_loadings)
     return figs
 
 
 def cmd_demo(args) -> int:
+    import warnings
+
     from popaudit import datasets
     from popaudit.audit import audit
+    from popaudit.subgroups import study_a_subgroups
+    from popaudit.wvs import wvs_survey
 
     say = _Progress(args.quiet)
     t0 = time.perf_counter()
     say(f"generating synthetic gold (n={args.n}, seed={args.seed}) and simulated populations")
-    gold = datasets.wvs_like(n=args.n, seed=args.seed)
+    gold = wvs_survey(datasets.wvs_like_frame(n=args.n, seed=args.seed), name="gold")
     sims = datasets.simulated_populations(gold, seed=args.seed + 1)
-    by = ["Q260", "X003R"]
-    rep = audit(gold, sims, by=by, seed=args.seed, progress=say)
+    by = ["sex", "age_group"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        subgroups = study_a_subgroups(gold)
+    rep = audit(gold, sims, by=by, subgroups=subgroups, seed=args.seed, n_boot=args.n_boot,
+                n_null=args.n_boot, progress=say)
     say("drawing figures")
     figs = _demo_figures(gold, sims, rep)
     out = Path(args.out)
     files = _write_report(rep, out, figs)
     elapsed = time.perf_counter() - t0
     print(f"popaudit demo: synthetic WVS-like gold, n = {gold.n_respondents}, "
-          f"{gold.n_items} items; subgroups by {' x '.join(by)}")
+          f"{gold.n_items} items; subgroups by {' x '.join(by)}; study A subgroups: "
+          f"{int(subgroups.table['kept'].sum())} kept")
+    for w in caught:
+        print(f"note: {str(w.message).splitlines()[0]}")
     print(_summary_text(rep))
     print(f"\nwrote {out}/: results.csv ({len(rep.table)} rows), summary.json, report.html, "
           + ", ".join(f"{f}" for f in files.values()))
@@ -103,7 +131,8 @@ def cmd_audit(args) -> int:
         say(f"reading simulated {path}")
         s = read_survey(path, items=gold.items, demographics=by, out_of_scale="invalid")
         sims[s.name] = s
-    rep = audit(gold, sims, by=by or None, seed=args.seed, progress=say)
+    rep = audit(gold, sims, by=by or None, seed=args.seed, n_boot=args.n_boot,
+                n_null=args.n_boot, structure=not args.no_structure, progress=say)
     _write_report(rep, Path(args.out), {})
     print(_summary_text(rep))
     print(f"\nwrote {args.out}/")
@@ -131,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="popaudit-demo", help="output folder (default: %(default)s)")
     d.add_argument("--n", type=int, default=3000, help="gold sample size (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--n-boot", type=int, default=200,
+                   help="bootstrap draws and gold resamples (default: %(default)s)")
     d.add_argument("--quiet", action="store_true", help="no progress messages")
     d.set_defaults(func=cmd_demo)
 
@@ -142,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--weights", help="weight column of the gold file")
     a.add_argument("--out", default="popaudit-report")
     a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--n-boot", type=int, default=200,
+                   help="bootstrap draws and gold resamples (default: %(default)s)")
+    a.add_argument("--no-structure", action="store_true",
+                   help="skip the polychoric structure comparison")
     a.add_argument("--quiet", action="store_true")
     a.set_defaults(func=cmd_audit)
 

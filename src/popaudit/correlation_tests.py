@@ -141,9 +141,14 @@ def jennrich_statistic(r1, r2, n1, n2, *, form: str = "jennrich1970") -> np.ndar
     flat = rbar.reshape(-1, p, p)
     diff = (r1 - r2).reshape(-1, p, p)
     out = np.full(flat.shape[0], np.nan)
-    # Singular pooled matrices give NaN, decided by the smallest eigenvalue.
-    ev = np.linalg.eigvalsh(flat)
-    ok = ev[:, 0] > 1e-10 * np.maximum(ev[:, -1], 1.0)
+    # Singular pooled matrices give NaN, decided by the smallest eigenvalue; so do
+    # matrices with undefined entries (resampled draws where a pair was inestimable).
+    finite = np.all(np.isfinite(flat), axis=(-2, -1))
+    ev = np.full(flat.shape[:2], np.nan)
+    if finite.any():
+        ev[finite] = np.linalg.eigvalsh(flat[finite])
+    with np.errstate(invalid="ignore"):
+        ok = finite & (ev[:, 0] > 1e-10 * np.maximum(ev[:, -1], 1.0))
     if ok.any():
         rb = flat[ok]
         rinv = np.linalg.inv(rb)

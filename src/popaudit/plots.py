@@ -86,7 +86,9 @@ def metric_by_subgroup(per_subgroup: Mapping[str, pd.DataFrame], metric: str = "
         Columns holding the lower and upper CI bounds, drawn as error bars.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.28 * 12 + 1.5))
+        n_sub = len({s for df in per_subgroup.values()
+                     for s in df.loc[df["metric"] == metric, "subgroup"]})
+        _, ax = plt.subplots(figsize=(7, 0.22 * n_sub + 1.5))
     subgroups: list[str] = []
     for df in per_subgroup.values():
         for s in df.loc[df["metric"] == metric, "subgroup"]:
@@ -98,14 +100,12 @@ def metric_by_subgroup(per_subgroup: Mapping[str, pd.DataFrame], metric: str = "
         rows = df[df["metric"] == metric].set_index("subgroup").reindex(subgroups)
         offs = (i - (k - 1) / 2) * 0.8 / max(k, 1)
         vals = rows[value].to_numpy(dtype=float)
+        color = _PALETTE[(i + 1) % len(_PALETTE)]
         if ci is not None:
-            lo = rows[ci[0]].to_numpy(dtype=float)
-            hi = rows[ci[1]].to_numpy(dtype=float)
-            ax.errorbar(vals, y + offs, xerr=[vals - lo, hi - vals], fmt="o", ms=4, capsize=2,
-                        color=_PALETTE[(i + 1) % len(_PALETTE)], label=pop)
-        else:
-            ax.plot(vals, y + offs, "o", ms=5, color=_PALETTE[(i + 1) % len(_PALETTE)],
-                    label=pop)
+            # segments, not error bars: basic bootstrap intervals need not contain the value
+            ax.hlines(y + offs, rows[ci[0]].to_numpy(dtype=float),
+                      rows[ci[1]].to_numpy(dtype=float), color=color, lw=1.2, alpha=0.7)
+        ax.plot(vals, y + offs, "o", ms=4 if ci is not None else 5, color=color, label=pop)
     ax.set_yticks(y, subgroups, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(metric.replace("_", " "))

@@ -23,6 +23,14 @@ COLUMNS = ["population", "level", "subgroup", "component", "item", "metric", "va
            "ci_low", "ci_high", "floor_median", "floor_q95", "pvalue", "n"]
 
 
+def _fmt4(x) -> str:
+    return f"{x:.4f}"
+
+
+def _fmt3(x) -> str:
+    return f"{x:.3f}"
+
+
 def tidy(df: pd.DataFrame, **constants: Any) -> pd.DataFrame:
     """Conform a component's long table to :data:`COLUMNS` (absent columns are NA)."""
     out = df.copy()
@@ -59,6 +67,9 @@ class Report:
 
     @property
     def populations(self) -> list[str]:
+        """The simulated populations audited (table rows may also name gold or contrasts)."""
+        if "populations" in self.settings:
+            return list(self.settings["populations"])
         return list(dict.fromkeys(self.table["population"].dropna()))
 
     def to_frame(self) -> pd.DataFrame:
@@ -95,14 +106,14 @@ class Report:
                  ("<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
                  "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
                  "padding:2px 6px}</style></head><body><h1>popaudit report</h1>"),
-                 "<h2>Summary</h2>", self.summary.to_html(index=False, float_format="%.4f"),
+                 "<h2>Summary</h2>", self.summary.to_html(index=False, float_format=_fmt4),
                  "<h2>Settings</h2><pre>", html.escape(json.dumps(self.settings, indent=1,
                                                                    default=str)), "</pre>"]
         for title, src in (figures or {}).items():
             parts.append(f"<h2>{html.escape(title)}</h2><img src='{html.escape(src)}' "
                          "style='max-width:100%'>")
         parts += ["<h2>All results</h2>",
-                  self.table.to_html(index=False, float_format="%.4f", na_rep=""),
+                  self.table.to_html(index=False, float_format=_fmt4, na_rep=""),
                   "</body></html>"]
         text = "".join(parts)
         if path is not None:
@@ -118,4 +129,4 @@ class Report:
 
     def _repr_html_(self) -> str:
         return ("<b>popaudit Report</b>" +
-                self.summary.to_html(index=False, float_format="%.3f"))
+                self.summary.to_html(index=False, float_format=_fmt3))
