@@ -296,7 +296,7 @@ def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
 
 #: pairs per call of the Newton kernel: one compiled shape per (Kmax, dtype) serves any
 #: number of items, and chunks without |rho| >= .925 skip that branch of the CDF
-_PAIR_CHUNK = 4096
+_PAIR_CHUNK = 256
 
 
 def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds):
