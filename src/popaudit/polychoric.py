@@ -142,17 +142,33 @@ class _Prepared:
 def _codes_from_values(values: np.ndarray, names) -> tuple[np.ndarray, list]:
     """Numeric (n, p) array with NaN missing -> category indices, categories."""
     n, p = values.shape
+    ok = np.isfinite(values)
+    nonint = ok & (values != np.round(values))
+    if nonint.any():
+        j = int(np.flatnonzero(nonint.any(axis=0))[0])
+        bad = values[nonint[:, j], j][0]
+        raise ValueError(f"item {names[j]!r} has non-integer code {bad:g}; polychoric needs "
+                         "integer category codes")
+    filled = np.where(ok, values, np.inf)
+    lo = np.min(filled, axis=0)
+    hi = np.max(np.where(ok, values, -np.inf), axis=0)
+    span = np.where(np.isfinite(lo), hi - lo + 1, 1)
     out = np.full((n, p), -1, dtype=np.int32)
+    if n and span.max() <= 4096:
+        # small integer ranges (the usual case): one bincount for all columns
+        width = int(span.max())
+        shifted = np.where(ok, values - np.where(np.isfinite(lo), lo, 0), 0).astype(np.int64)
+        flat = (np.arange(p) * width)[None, :] + shifted
+        present = np.bincount(flat[ok], minlength=p * width).reshape(p, width) > 0
+        rank = np.cumsum(present, axis=1) - 1
+        out = np.where(ok, rank[np.arange(p)[None, :], shifted], -1).astype(np.int32)
+        cats = [tuple(int(lo[j]) + int(k) for k in np.flatnonzero(present[j]))
+                for j in range(p)]
+        return out, cats
     cats = []
-    for j in range(p):  # one pass per column at input time, not on a hot path
-        col = values[:, j]
-        ok = np.isfinite(col)
-        if np.any(ok & (col != np.round(col))):
-            bad = col[ok & (col != np.round(col))][0]
-            raise ValueError(f"item {names[j]!r} has non-integer code {bad:g}; polychoric needs "
-                             "integer category codes")
-        u, inv = np.unique(col[ok], return_inverse=True)
-        out[ok, j] = inv
+    for j in range(p):  # wide code ranges: sort-based, one pass per column
+        u, inv = np.unique(values[ok[:, j], j], return_inverse=True)
+        out[ok[:, j], j] = inv
         cats.append(tuple(int(c) for c in u))
     return out, cats
 
@@ -259,14 +275,16 @@ def _numpy_tables(codes, weights, n_cat, dtype):
     P = int(np.sum(n_cat))
     n = codes.shape[0]
     T = np.zeros((P, P), dtype)
-    G = 2 if P >= 1024 else 1
+    G = 2 if P >= 256 else 1
     edges = np.linspace(0, P, G + 1).astype(int)
     step = max(256, int(128e6 // (np.dtype(dtype).itemsize * max(P, 1))))
     for s in range(0, n, step):  # row chunks and G column blocks; no loop over pairs
         c = codes[s:s + step]
-        X = np.zeros((c.shape[0], P), dtype)
-        r, j = np.nonzero(c >= 0)
-        X[r, offsets[j] + c[r, j]] = 1.0
+        m = c.shape[0]
+        # one-hot by direct indexing; a missing answer goes to a scratch column P
+        Xs = np.zeros((m, P + 1), dtype)
+        Xs[np.arange(m)[:, None], np.where(c >= 0, offsets[None, :] + c, P)] = 1.0
+        X = Xs[:, :P]
         Xw = X if weights is None else X * weights[s:s + step, None].astype(dtype)
         for g in range(G):
             a, b = edges[g], edges[g + 1]
@@ -275,7 +293,7 @@ def _numpy_tables(codes, weights, n_cat, dtype):
 
 
 def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
-    """numpy twin of :func:`_k.pair_tables` (no compilation per data shape).
+    """numpy twin of the kernels' ``_pairs_from_compact`` (no compilation per data shape).
 
     Pair tables (M, Kmax, Kmax) gathered from the upper triangle of the compact
     table and rescaled to sum to ``npos``; item thresholds (p, Kmax - 1),
@@ -542,9 +560,10 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     V = ((codes >= 0) & pos_w[:, None]).astype(np.float64)
     npos_mat = V.T @ V
     # observed categories per item (positive weight): constant items and empty categories
-    counts = np.zeros((p, int(n_cat.max())), np.int64)
-    rr, jj = np.nonzero((codes >= 0) & pos_w[:, None])
-    np.add.at(counts, (jj, codes[rr, jj]), 1)
+    kmax_ = int(n_cat.max())
+    use = (codes >= 0) & pos_w[:, None]
+    flat = np.arange(p)[None, :] * kmax_ + np.where(use, codes, 0)
+    counts = np.bincount(flat[use], minlength=p * kmax_).reshape(p, kmax_)
     n_obs_cat = (counts > 0).sum(1)
     const = np.flatnonzero(n_obs_cat < 2)
     if const.size:
@@ -697,9 +716,14 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
 
     Notes
     -----
-    Everything (one-hot tables, thresholds, Newton iterations) runs in one
-    jit-compiled JAX computation that maps over the batch in chunks of
-    ``batch_chunk`` elements (``lax.map``); there is no Python loop over B.
+    The contingency tables and thresholds of a chunk of ``batch_chunk``
+    elements come from one jit-compiled JAX computation (vmap over the chunk;
+    the one-hot matrix of shared codes is built once); the pairs of all its
+    elements then go through the same Newton kernel as :func:`polychoric`, in
+    fixed chunks of pairs. There is no Python loop over draws or pairs.
+    Weights are used as in :func:`polychoric` (rescaled within each pair to the
+    number of respondents with positive weight), so multinomial counts act as
+    frequency weights for rho.
 
     Examples
     --------

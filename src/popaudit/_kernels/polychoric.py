@@ -40,9 +40,7 @@ from popaudit._kernels.bvn import _bvn_cdf, _bvn_pdf, _bvn_pdf_drho
 __all__ = [
     "batch_pair_tables",
     "compact_tables",
-    "fit_from_compact",
     "fit_pairs",
-    "pair_tables",
     "thresholds_from_marginals",
 ]
 
@@ -322,36 +320,6 @@ def _pairs_from_compact(T, npos, pad_idx, n_cat, iu, ju):
     return tab, tau, marg, wsum
 
 
-#: jitted :func:`_pairs_from_compact`: ``(tab, tau, marg, wsum)``.
-pair_tables = jax.jit(_pairs_from_compact)
-
-
-@partial(jax.jit, static_argnames=("max_iter",))
-def fit_from_compact(T, npos, pad_idx, n_cat, iu, ju, correct, *, max_iter=100,
-                     pair_thresholds=False):
-    """Thresholds and pair estimates from one compact table.
-
-    Parameters
-    ----------
-    T : (P, P) compact weighted cross-product ``X' diag(w) X``.
-    npos : (M,) number of respondents with a positive weight who answered both
-        items of each pair; each pair table is rescaled to sum to it (so weights
-        are normalised within the pair to the unweighted count).
-    pad_idx : (p, Kmax) compact column of (item, category), ``P`` for padding.
-    n_cat : (p,) categories per item. iu, ju : (M,) upper-triangle pairs.
-
-    Returns the dict of :func:`fit_pairs` plus ``tau`` (p, Kmax - 1) item
-    thresholds, ``marg`` (p, Kmax) item marginals and ``wsum`` (M,) pair totals.
-    """
-    tab, tau, marg, wsum = _pairs_from_compact(T, npos, pad_idx, n_cat, iu, ju)
-    out = fit_pairs(tab, tau[iu], tau[ju], n_cat[iu], n_cat[ju], correct, max_iter=max_iter,
-                    pair_thresholds=pair_thresholds)
-    out["tau"] = tau
-    out["marg"] = marg
-    out["wsum"] = wsum
-    return out
-
-
 # ----------------------------------------------------------------------------------
 # batches (bootstrap / permutation)
 # ----------------------------------------------------------------------------------
@@ -363,7 +331,7 @@ def batch_pair_tables(codes, weights, col_item, col_cat, pad_idx, n_cat, iu, ju,
 
     ``codes`` is (n, p) shared or (B, n, p) (``codes_batched``); ``weights`` is
     None, (n,) shared or (B, n) (``weights_batched``). Each element is
-    :func:`compact_tables` then :func:`pair_tables`, vmapped over the batch (the
+    :func:`compact_tables` then :func:`_pairs_from_compact`, vmapped over the batch (the
     one-hot matrix of shared codes does not depend on the batch and is built
     once). ``dtype`` accumulates the tables, ``fit_dtype`` is returned.
 
