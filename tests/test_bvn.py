@@ -38,6 +38,16 @@ def test_against_owens_t_whole_range_of_rho():
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("lo, hi", [(0.0, 0.3), (0.3, 0.75), (0.75, 0.925)])
+def test_fewer_quadrature_nodes_for_smaller_rho(lo, hi):
+    # a call whose |rho| all lie below .3 (.75) uses Genz's 6 (12) nodes
+    rng = np.random.default_rng(11)
+    h, k = rng.uniform(-6, 6, 3000), rng.uniform(-6, 6, 3000)
+    r = rng.uniform(lo, hi, 3000) * rng.choice([-1, 1], 3000)
+    np.testing.assert_allclose(np.asarray(bvn_cdf(h, k, r)), owen_reference(h, k, r), rtol=0,
+                               atol=1e-12)
+
+
 def test_known_values():
     # Phi2(0, 0; r) = 1/4 + arcsin(r) / (2 pi)
     r = np.array([-0.999, -0.95, -0.5, 0.0, 0.3, 0.9, 0.93, 0.9999])
