@@ -142,37 +142,56 @@ class _Prepared:
 
 
 def _codes_from_values(values: np.ndarray, names) -> tuple[np.ndarray, list]:
-    """Numeric (n, p) array with NaN missing -> category indices, categories."""
+    """Numeric (n, p) array (NaN missing) -> category indices (-1 missing), categories.
+
+    Works on blocks of columns so that temporaries stay small for large n x p.
+    """
     n, p = values.shape
-    ok = np.isfinite(values)
-    nonint = ok & (values != np.round(values))
-    if nonint.any():
-        j = int(np.flatnonzero(nonint.any(axis=0))[0])
-        bad = values[nonint[:, j], j][0]
-        raise ValueError(f"item {names[j]!r} has non-integer code {bad:g}; polychoric needs "
-                         "integer category codes")
-    filled = np.where(ok, values, np.inf)
-    lo = np.min(filled, axis=0)
-    hi = np.max(np.where(ok, values, -np.inf), axis=0)
-    span = np.where(np.isfinite(lo), hi - lo + 1, 1)
     out = np.full((n, p), -1, dtype=np.int32)
-    if n and span.max() <= 4096:
-        # small integer ranges (the usual case): one bincount for all columns
-        width = int(span.max())
-        shifted = np.where(ok, values - np.where(np.isfinite(lo), lo, 0), 0).astype(np.int64)
-        flat = (np.arange(p) * width)[None, :] + shifted
-        present = np.bincount(flat[ok], minlength=p * width).reshape(p, width) > 0
-        rank = np.cumsum(present, axis=1) - 1
-        out = np.where(ok, rank[np.arange(p)[None, :], shifted], -1).astype(np.int32)
-        cats = [tuple(int(lo[j]) + int(k) for k in np.flatnonzero(present[j]))
-                for j in range(p)]
-        return out, cats
-    cats = []
-    for j in range(p):  # wide code ranges: sort-based, one pass per column
-        u, inv = np.unique(values[ok[:, j], j], return_inverse=True)
-        out[ok[:, j], j] = inv
-        cats.append(tuple(int(c) for c in u))
+    cats: list = []
+    block = max(1, int(16e6 // max(n, 1)))
+    for j0 in range(0, p, block):  # column blocks bound memory; not a loop over pairs
+        v = values[:, j0:j0 + block]
+        if np.issubdtype(v.dtype, np.integer) or v.dtype == bool:
+            v = v.astype(np.int64)
+            ok = np.ones(v.shape, bool)
+        else:
+            v = v.astype(float)
+            ok = np.isfinite(v)
+            nonint = ok & (v != np.round(v))
+            if nonint.any():
+                j = int(np.flatnonzero(nonint.any(axis=0))[0])
+                bad = v[nonint[:, j], j][0]
+                raise ValueError(f"item {names[j0 + j]!r} has non-integer code {bad:g}; "
+                                 "polychoric needs integer category codes")
+        out[:, j0:j0 + v.shape[1]], c = _code_block(v, ok)
+        cats += c
     return out, cats
+
+
+def _code_block(v, ok):
+    n, q = v.shape
+    any_ok = ok.any(axis=0)
+    lo = np.where(any_ok, np.min(np.where(ok, v, np.inf), axis=0), 0)
+    hi = np.where(any_ok, np.max(np.where(ok, v, -np.inf), axis=0), 0)
+    width = int(np.max(hi - lo)) + 1 if q else 1
+    if width <= 4096:
+        # small integer ranges (the usual case): one bincount for the whole block
+        shifted = np.where(ok, v - lo, 0).astype(np.int64)
+        flat = np.arange(q) * width + shifted
+        present = np.bincount(flat[ok], minlength=q * width).reshape(q, width) > 0
+        rank = np.cumsum(present, axis=1) - 1
+        codes = np.where(ok, rank.ravel()[flat], -1).astype(np.int32)
+        cats = [tuple(int(lo[j]) + int(k) for k in np.flatnonzero(present[j]))
+                for j in range(q)]
+        return codes, cats
+    codes = np.full((n, q), -1, np.int32)
+    cats = []
+    for j in range(q):  # wide code ranges: sort-based
+        u, inv = np.unique(v[ok[:, j], j], return_inverse=True)
+        codes[ok[:, j], j] = inv
+        cats.append(tuple(int(c) for c in u))
+    return codes, cats
 
 
 def _check_weights(w, n: int) -> np.ndarray:
@@ -233,7 +252,7 @@ def _prepare(data, weights) -> _Prepared:
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise ValueError(f"data must hold integer codes, got dtype {arr.dtype}")
         names = tuple(f"V{j + 1}" for j in range(arr.shape[1]))
-        codes, item_codes = _codes_from_values(arr.astype(float), names)
+        codes, item_codes = _codes_from_values(arr, names)
     if weights is not None:
         weights = _check_weights(weights, codes.shape[0])
     return _Prepared(codes=codes, names=names, item_codes=item_codes, weights=weights)
@@ -594,13 +613,15 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
 
     # respondents that count: valid answer and positive weight
     pos_w = np.ones(n, bool) if w is None else w > 0
-    V = ((codes >= 0) & pos_w[:, None]).astype(np.float64)
-    npos_mat = V.T @ V
+    # float32 counts are exact below 2**24 respondents; float64 beyond
+    V = ((codes >= 0) & pos_w[:, None]).astype(np.float32 if n < _F32_EXACT else np.float64)
+    npos_mat = (V.T @ V).astype(np.float64)
     # observed categories per item (positive weight): constant items and empty categories
     kmax_ = int(n_cat.max())
-    use = (codes >= 0) & pos_w[:, None]
-    flat = np.arange(p)[None, :] * kmax_ + np.where(use, codes, 0)
-    counts = np.bincount(flat[use], minlength=p * kmax_).reshape(p, kmax_)
+    counts = np.zeros((p, kmax_), np.int64)
+    for j in range(p):  # per item at input time (marginal counts), not per pair
+        cj = codes[pos_w, j]
+        counts[j] = np.bincount(cj[cj >= 0], minlength=kmax_)[:kmax_]
     n_obs_cat = (counts > 0).sum(1)
     const = np.flatnonzero(n_obs_cat < 2)
     if const.size:
@@ -687,9 +708,11 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     if w is None:
         neff = npos_mat.copy()
     else:
+        V = V.astype(np.float64)
         Vw = V * w[:, None]
         sw = Vw.T @ V
         sw2 = (Vw * w[:, None]).T @ V
+        del Vw
         neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
 
     is_pd = _is_pd(R)
