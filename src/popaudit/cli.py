@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="popaudit-demo", help="output folder (default: %(default)s)")
     d.add_argument("--n", type=int, default=3000, help="gold sample size (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--n-boot", type=int, default=200,
+    d.add_argument("--n-boot", type=int, default=50,
                    help="bootstrap draws and gold resamples (default: %(default)s)")
     d.add_argument("--quiet", action="store_true", help="no progress messages")
     d.set_defaults(func=cmd_demo)
