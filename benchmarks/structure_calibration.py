@@ -24,6 +24,9 @@ Every rate comes with its 95 % Clopper-Pearson interval. Target: type-I error in
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
+import sys
 import time
 
 import numpy as np
@@ -114,8 +117,10 @@ def ordinal_sample(rng, n: int, sig: np.ndarray, k: int) -> Survey:
                                               for j in range(p)])
 
 
-def part_b_config(label, reps, rng, *, n_gold, n_sim, p, k, load_gold, load_sim, draws,
-                  floor="independent"):
+def part_b_config(label, reps, seed, *, n_gold, n_sim, p, k, load_gold, load_sim, draws,
+                  floor="independent", n_boot=None):
+    rng = np.random.default_rng(seed)
+    n_boot = draws if n_boot is None else n_boot
     sg, ss = one_factor(p, load_gold), one_factor(p, load_sim)
     iu = np.triu_indices(p, 1)
     true_rmse = float(np.sqrt(np.mean((ss[iu] - sg[iu]) ** 2)))
@@ -129,7 +134,7 @@ def part_b_config(label, reps, rng, *, n_gold, n_sim, p, k, load_gold, load_sim,
     for _ in range(reps):
         gold = ordinal_sample(rng, n_gold, sg, k)
         sim = ordinal_sample(rng, n_sim, ss, k)
-        res = compare_correlations(gold, sim, n_boot=draws, n_null=draws, n_perm=199,
+        res = compare_correlations(gold, sim, n_boot=n_boot, n_null=draws, n_perm=199,
                                    floor=floor, seed=rng)
         t = res.to_frame().set_index("statistic")
         for name in ("jennrich", "steiger"):
@@ -149,17 +154,25 @@ def part_b_config(label, reps, rng, *, n_gold, n_sim, p, k, load_gold, load_sim,
             if not pd.isna(b):
                 counted[tag] += 1
                 hits[tag] += bool(b)
-        bd = res.main.bootstrap["rmse"]
+        bd = res.main.bootstrap.get("rmse")
+        if bd is None:
+            continue
         for tag, method in (("cover_shifted", "shifted"), ("cover_basic", "basic"),
                             ("cover_pct", "percentile")):
             ci = _bootstrap_interval("rmse", t.loc["rmse", "value"], bd, 0.95, method, p)
             counted[tag] += 1
             hits[tag] += ci["ci_low"] <= true_rmse <= ci["ci_high"]
     secs = time.time() - t0
+    print(f"  {label}: {secs:.0f} s", file=sys.stderr, flush=True)
     return label, null, true_rmse, hits, counted, secs
 
 
-def part_b(reps: int, draws: int, rng) -> tuple[list[str], list[str], float]:
+def _run_config(args):
+    label, reps, seed, draws, kw = args
+    return part_b_config(label, reps, seed, draws=draws, **kw)
+
+
+def part_b(reps: int, draws: int, seed: int, jobs: int) -> tuple[list[str], list[str], float]:
     lam5, lam6 = spread_loadings(5), spread_loadings(6)
     base = {"n_gold": 300, "n_sim": 300, "p": 5, "k": 5, "load_gold": lam5, "load_sim": lam5}
     configs = [
@@ -171,13 +184,23 @@ def part_b(reps: int, draws: int, rng) -> tuple[list[str], list[str], float]:
                                                         "load_sim": .6}),
         ("K=5, identity, n 300 vs 300, p=6", {**base, "p": 6, "load_gold": 0.0,
                                                "load_sim": 0.0}),
-        ("K=5, n 300 vs 300, p=5, floor='resample'", {**base, "floor": "resample"}),
+        ("K=5, n 300 vs 300, p=5, floor='resample'", {**base, "floor": "resample",
+                                                       "n_boot": 0}),
+        # coverage rows: twice the draws, since 95 % intervals rest on the 2.5 % tails
         ("K=5, n 600 vs 300, p=5, sim loadings x .75 (H0 false)",
-         {**base, "n_gold": 600, "load_sim": spread_loadings(5, .75)}),
+         {**base, "n_gold": 600, "load_sim": spread_loadings(5, .75), "n_boot": 2 * draws}),
         ("K=5, n 600 vs 300, p=8, sim loadings x .9 (H0 false)",
          {**base, "n_gold": 600, "p": 8, "load_gold": spread_loadings(8),
-          "load_sim": spread_loadings(8, .9)}),
+          "load_sim": spread_loadings(8, .9), "n_boot": 2 * draws}),
     ]
+    seeds = np.random.SeedSequence(seed).spawn(len(configs))
+    work = [(label, reps, sd, draws, kw) for (label, kw), sd in zip(configs, seeds)]
+    if jobs > 1:
+        ctx = multiprocessing.get_context("spawn")  # JAX is multithreaded: no fork
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            results = list(pool.map(_run_config, work))
+    else:
+        results = [_run_config(w) for w in work]
     tests = [("| data (polychoric) | Jennrich asympt. | Jennrich bootstrap | Steiger asympt. | "
              "Steiger bootstrap | pairs Holm (any) | pairs BH (any) | Mantel |"),
              "|---|---|---|---|---|---|---|---|"]
@@ -186,8 +209,7 @@ def part_b(reps: int, draws: int, rng) -> tuple[list[str], list[str], float]:
               "basic | percentile |"),
               "|---|---|---|---|---|---|---|---|---|"]
     total = 0.0
-    for label, kw in configs:
-        label, null, true_rmse, h, c, secs = part_b_config(label, reps, rng, draws=draws, **kw)
+    for (_, kw), (label, null, true_rmse, h, c, secs) in zip(configs, results):
         total += secs
 
         def r(key, h=h, c=c):
@@ -237,6 +259,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=100,
                     help="bootstrap and floor draws per compare_correlations call")
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes for part B")
     ap.add_argument("--timing", action="store_true",
                     help="only time 1000 bootstrap draws at n = 2000, p = 20")
     args = ap.parse_args()
@@ -249,9 +272,12 @@ def main() -> None:
           f"({2 * args.reps} replications, alpha = {ALPHA})\n")
     print("\n".join(part_a(2 * args.reps, rng)))
     ta = time.time() - t0
-    tests, floors, tb = part_b(args.reps, args.draws, rng)
+    t1 = time.time()
+    tests, floors, _ = part_b(args.reps, args.draws, args.seed + 1, args.jobs)
+    tb = time.time() - t1
     print(f"\n## Part B: compare_correlations on ordinal data ({args.reps} replications, "
-          f"{args.draws} bootstrap and floor draws, alpha = {ALPHA})\n")
+          f"{args.draws} floor draws and {args.draws} bootstrap draws ({2 * args.draws} in the "
+          f"coverage rows), alpha = {ALPHA})\n")
     print("Type-I error (H0 true: both samples from one population)\n")
     print("\n".join(tests))
     print("\nNoise floor (share beyond the floor; H0 rows should be ~0.05) and RMSE CI coverage "

@@ -35,7 +35,7 @@ from popaudit.correlation_tests import (
     steiger_test,
 )
 from popaudit.polychoric import polychoric
-from popaudit.structure import _matrix_statistics, compare_correlations
+from popaudit.structure import _bootstrap_interval, _matrix_statistics, compare_correlations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "structure"
 
@@ -390,6 +390,43 @@ def test_resampling_helpers_shapes_and_invariants():
 
 
 # ----------------------------------------------------------------------------------------
+# bootstrap intervals
+
+
+def test_bootstrap_interval_methods_on_known_draws():
+    # draws = obs + bias + symmetric spread: shifted and basic agree, centred on obs - bias
+    obs, bias = 0.5, 0.1
+    draws = obs + bias + np.linspace(-0.2, 0.2, 4001)
+    q_lo, q_hi = np.quantile(draws, [0.025, 0.975])
+    for method in ("shifted", "basic"):
+        ci = _bootstrap_interval("mae", obs, draws, 0.95, method, 5)
+        assert ci["estimate"] == pytest.approx(obs - bias)
+        assert ci["ci_low"] == pytest.approx(q_lo - 2 * bias)
+        assert ci["ci_high"] == pytest.approx(q_hi - 2 * bias)
+    pct = _bootstrap_interval("mae", obs, draws, 0.95, "percentile", 5)
+    assert (pct["estimate"], pct["ci_low"], pct["ci_high"]) == (obs, q_lo, q_hi)
+    # skewed draws: shifted keeps the long tail on the right, basic mirrors it to the left
+    skew = obs + bias + stats.expon.ppf(np.linspace(0.0005, 0.9995, 2000)) * 0.05
+    sh = _bootstrap_interval("mae", obs, skew, 0.95, "shifted", 5)
+    ba = _bootstrap_interval("mae", obs, skew, 0.95, "basic", 5)
+    assert sh["ci_high"] - sh["estimate"] > sh["estimate"] - sh["ci_low"]
+    assert ba["ci_high"] - ba["estimate"] < ba["estimate"] - ba["ci_low"]
+
+
+def test_bootstrap_interval_rmse_on_squared_scale_and_clipped():
+    # RMSE: bias removed on the squared scale; an RMSE at its noise level gives 0 estimate
+    v = 0.01
+    draws = np.sqrt(2 * v + np.linspace(-0.002, 0.002, 1001))  # MSE* ~ MSE_hat + v
+    ci = _bootstrap_interval("rmse", np.sqrt(v), draws, 0.95, "shifted", 5)
+    assert ci["estimate"] == pytest.approx(0.0, abs=1e-6)  # sqrt of a rounding-level MSE
+    assert ci["ci_low"] == 0.0 and ci["ci_high"] > 0
+    assert ci["ci_method"] == "shifted (squared)"
+    # correlations are clipped to [-1, 1]
+    ci = _bootstrap_interval("pearson", 0.99, np.full(50, 0.9), 0.95, "shifted", 5)
+    assert ci["ci_high"] == 1.0
+
+
+# ----------------------------------------------------------------------------------------
 # compare_correlations on matrices and polychoric results
 
 
@@ -444,6 +481,12 @@ def test_bad_arguments():
         compare_correlations(g, other)
     with pytest.raises(ValueError, match="floor"):
         compare_correlations(g, g, floor="bootstrap")
+    with pytest.raises(ValueError, match="floor='independent'"):
+        compare_correlations(g, g, test_pvalue="bootstrap", floor="resample")
+    with pytest.raises(ValueError, match="n_perm > 0"):
+        compare_correlations(g, g, test_pvalue="permutation", n_perm=0)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        compare_correlations(g, g, n_boot=-1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -487,6 +530,20 @@ def test_survey_comparison_end_to_end(two_samples):
     # the observed value matches the statistics of the stored matrices
     d = (res.sim - res.gold).to_numpy()[np.triu_indices(5, 1)]
     assert rmse["value"] == pytest.approx(np.sqrt(np.mean(d ** 2)))
+
+
+def test_sign_threshold_ci_and_ci_methods(two_samples):
+    gold, sim = two_samples
+    res = compare_correlations(gold, sim, n_boot=N_DRAWS, n_null=N_DRAWS, n_perm=0, seed=0,
+                               sign_threshold="ci", ci_method="percentile")
+    row = res.statistic("sign_agreement")
+    assert 0 <= row["value"] <= 1 and row["ci_method"] == "percentile"
+    assert res.statistic("rmse")["estimate"] == res.statistic("rmse")["value"]
+    assert res.settings["ci_method"] == "percentile"
+    with pytest.raises(ValueError, match="sign_threshold"):
+        compare_correlations(gold, sim, sign_threshold="large")
+    with pytest.raises(ValueError, match="ci_method"):
+        compare_correlations(gold, sim, ci_method="bca")
 
 
 def test_same_seed_same_result(two_samples):
@@ -589,6 +646,9 @@ def test_ecological_known_group_means():
     res = compare_correlations(gold, sim, level="ecological", by="grp", n_boot=20, n_null=50,
                                n_perm=0, seed=0)
     assert res.level == "ecological" and set(res.to_frame()["level"]) == {"ecological"}
+    assert res.settings["ci_method"] == "percentile"  # the study's intervals
+    # 4 groups, 3 items: the matrices are full rank here; effective dependence is defined
+    assert np.isfinite(res.statistic("effective_dependence_gold")["value"])
     scaled = (means - 1) / 4  # rescaled to [0, 1]
     np.testing.assert_allclose(res.main.extra["gold_means"].to_numpy(), scaled)
     np.testing.assert_allclose(res.gold.to_numpy(), np.corrcoef(means.T), atol=1e-12)
@@ -649,10 +709,11 @@ def test_headline_shuffled_vs_second_sample():
 
     gold = wvs_like(n=1500, seed=0)
     sim = shuffled(gold, seed=1)
-    # every marginal is exact: marginal metrics sit at their floor of 0
-    marg = pa.compare_marginals(gold, sim)
-    assert float(marg.summary["max"].abs().loc[marg.summary["metric"].isin(
-        ["w1_norm", "total_variation", "js_distance"])].max()) < 1e-12
+    # every marginal is exact: marginal metrics sit at their floor of 0 (W1 and TV to
+    # rounding; the JS *distance* is a square root, so a 1e-16 divergence reads 1e-8)
+    summ = pa.compare_marginals(gold, sim).summary.set_index("metric")["max"].abs()
+    assert summ.loc[["w1_norm", "total_variation"]].max() < 1e-12
+    assert summ.loc[["js_distance"]].max() < 1e-6
     res = compare_correlations(gold, sim, n_boot=100, n_null=100, n_perm=199, seed=0)
     poly = res.to_frame().query("matrix == 'polychoric'").set_index("statistic")
     for stat in ("rmse", "mae", "max_abs_diff", "frobenius", "pearson", "spearman",

@@ -1115,6 +1115,11 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     for nm, v in (("n_boot", n_boot), ("n_null", n_null), ("n_perm", n_perm)):
         if int(v) != v or v < 0:
             raise ValueError(f"{nm} must be a non-negative integer, got {v!r}")
+    if test_pvalue == "bootstrap" and (floor != "independent" or not n_null):
+        raise ValueError("test_pvalue='bootstrap' uses the noise-floor draws as the null "
+                         "distribution: it needs floor='independent' and n_null > 0")
+    if test_pvalue == "permutation" and not n_perm:
+        raise ValueError("test_pvalue='permutation' needs n_perm > 0")
     if by is not None and level != "ecological":
         raise ValueError("by= defines the subgroups of the ecological level; pass "
                          "level='ecological' (the individual level compares respondents)")
