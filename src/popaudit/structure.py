@@ -1167,6 +1167,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     if n_boot or n_null:
         notes.append("bootstrap CIs and noise floors need Survey inputs; given matrices, only "
                      "the statistics and the tests that need no resampling are reported")
+        settings.update(n_boot=0, n_null=0)
     return CorrelationComparison(level, (comp,), _frozen_dict(settings), tuple(notes),
                                  gold_fit=gold if _is_polychoric_result(gold) else None,
                                  sim_fit=sim if _is_polychoric_result(sim) else None)
