@@ -1,9 +1,13 @@
 """Calibration of popaudit.structure: type-I error of its tests, noise-floor and CI behaviour.
 
-Run from the repository root (about 5 minutes on 2 CPU cores with the defaults):
+Run from the repository root:
 
-    python benchmarks/structure_calibration.py            # prints Markdown tables
-    python benchmarks/structure_calibration.py --reps 200 # quicker, wider intervals
+    python benchmarks/structure_calibration.py            # 500 replications: 11-12 min
+    python benchmarks/structure_calibration.py --reps 200 # about 5 min, wider intervals
+    python benchmarks/structure_calibration.py --timing   # 1000 draws at n = 2000, p = 20
+
+(times on 2 CPU cores shared with other jobs; part B runs its configurations in
+two worker processes, ``--jobs``). The output is the same for the same ``--seed``.
 
 Part A - asymptotic tests on Pearson matrices of normal data (numpy, batched over
 replications): Jennrich (paper's form and psych's), Steiger, per-pair Fisher-z with
