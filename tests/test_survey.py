@@ -136,13 +136,13 @@ def test_missing_columns():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(codes=(1,)), "at least two categories"),
-        (dict(codes=(1, 1, 2)), "duplicate codes"),
-        (dict(codes=(3, 2, 1)), "increasing order"),
-        (dict(codes=(1, 2, 3), kind="binary"), "binary but declares 3 codes"),
-        (dict(codes=(1, 2), kind="interval"), "kind 'interval'"),
-        (dict(codes=(1, 2), labels=("a",)), "2 codes but 1 labels"),
-        (dict(codes=(1, 2, 5), missing=(5,)), "both valid and missing"),
+        ({"codes": (1,)}, "at least two categories"),
+        ({"codes": (1, 1, 2)}, "duplicate codes"),
+        ({"codes": (3, 2, 1)}, "increasing order"),
+        ({"codes": (1, 2, 3), "kind": "binary"}, "binary but declares 3 codes"),
+        ({"codes": (1, 2), "kind": "interval"}, "kind 'interval'"),
+        ({"codes": (1, 2), "labels": ("a",)}, "2 codes but 1 labels"),
+        ({"codes": (1, 2, 5), "missing": (5,)}, "both valid and missing"),
     ],
 )
 def test_item_validation(kwargs, match):

@@ -10,7 +10,7 @@ import pandas as pd
 
 from popaudit.survey import WVS_MISSING_CODES, Item, Survey
 
-__all__ = ["read_table", "read_survey", "write_table"]
+__all__ = ["read_survey", "read_table", "write_table"]
 
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet",
             ".sav": "sav", ".zsav": "sav", ".dta": "dta"}

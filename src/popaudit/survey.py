@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "WVS_MISSING_CODES",
-    "MISSING",
     "INVALID",
+    "MISSING",
+    "WVS_MISSING_CODES",
     "Item",
     "Survey",
     "check_compatible",
