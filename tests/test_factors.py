@@ -412,3 +412,17 @@ def test_datasets_shuffled_fails_against_noise_floor():
     # demographically driven structure: observed overall .63, floor .99
     assert out.loc["overall", "congruence"] < 0.85
     assert out["below_noise_floor"].all()
+
+
+def test_non_pd_matrix_fit_statistics_skipped_only_when_n_is_implied():
+    # a mode-collapsed population can give polychoric correlations at +-1: not PD
+    r = np.array([[1.0, 0.99, 0.99, 0.1],
+                  [0.99, 1.0, 0.5, 0.1],
+                  [0.99, 0.5, 1.0, 0.1],
+                  [0.1, 0.1, 0.1, 1.0]])
+    assert np.linalg.eigvalsh(r)[0] < 0
+    res = pa.factors.efa(r, 1)
+    assert res.fit is None
+    with pytest.raises(ValueError, match="positive-definite"):
+        pa.factors.efa(r, 1, n_obs=500)
+    assert np.all(np.isfinite(res.loadings.to_numpy()))

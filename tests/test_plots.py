@@ -65,3 +65,16 @@ def test_cultural_map_and_loadings(gold):
     fig = pa.plots.loadings(cm.gold_loadings, cm.simulated_loadings)
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_noise_floor_lines_are_observed_values(gold):
+    sim = pa.datasets.shuffled(gold, seed=1)
+    items = [it.name for it in gold.items if it.kind != "nominal"][:8]
+    cmp = pa.compare_correlations(gold.select(items), sim.select(items), n_boot=20,
+                                  n_null=20, seed=0)
+    ax = pa.plots.noise_floor({"shuffled": cmp}, "rmse")
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(float(cmp.statistic("rmse")["value"]))
+    assert sum(p.get_height() for p in ax.patches) == np.isfinite(cmp.main.floor["rmse"]).sum()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="no noise-floor draws for statistic 'nope'"):
+        pa.plots.noise_floor({"shuffled": cmp}, "nope")

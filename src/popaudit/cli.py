@@ -73,6 +73,12 @@ def _demo_figures(gold, sims, rep) -> dict:
         if cmp is not None:
             figs[f"polychoric_{name}"] = plots.correlation_heatmaps(
                 cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
+    structural = {name: rep.results[("structure", name)] for name in sims
+                  if ("structure", name) in rep.results}
+    if structural:
+        ax = plots.noise_floor(structural, "rmse")
+        ax.set_title("Polychoric RMSE against gold's noise floor")
+        figs["noise_floor_rmse"] = ax.figure
     cm = rep.results.get(("cultural_map", "all"))
     if cm is not None:
         figs["cultural_map"] = plots.cultural_map(cm, subgroups=False).figure

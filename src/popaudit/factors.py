@@ -386,7 +386,9 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     n_obs : float, optional
         Sample size for the fit statistics. Default: the harmonic mean of the
         pairwise counts when ``data`` is a survey or a polychoric result, else
-        none (no fit statistics).
+        none (no fit statistics). With that default, a correlation matrix that
+        is not positive definite gets ``fit=None`` (the likelihood statistics
+        are undefined there); an explicit ``n_obs`` raises instead.
     rotation_kwargs : dict, optional
         Passed to ``factor_analyzer.Rotator`` (e.g. ``{"power": 4}`` for promax).
     item_names : sequence of str, optional
@@ -434,6 +436,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
         raise ValueError(f"rotation must be one of {ROTATIONS}, got {rotation!r}")
     if k == 1:
         rotation = "none"  # nothing to rotate; the result says so
+    fit_required = n_obs is not None
     if n_obs is None:
         n_obs = implied_n
     if n_obs is not None and not n_obs > 1:
@@ -461,7 +464,13 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     cols = [f"F{j + 1}" for j in range(k)]
     phi_m = np.eye(k) if phi is None else phi
     communal = np.einsum("ij,jk,ik->i", lam, phi_m, lam)
-    fit = None if n_obs is None else _fit_statistics(r, lam, phi, float(n_obs))
+    # The likelihood statistics are undefined for a matrix that is not positive definite
+    # (e.g. polychoric correlations at +-1 from a mode-collapsed population): an explicit
+    # n_obs asks for them and gets the error; an n_obs implied by the data gets fit=None.
+    if n_obs is None or (not fit_required and np.linalg.eigvalsh(r)[0] <= 0):
+        fit = None
+    else:
+        fit = _fit_statistics(r, lam, phi, float(n_obs))
     return EFAResult(
         loadings=pd.DataFrame(lam, index=list(names), columns=cols),
         unrotated=pd.DataFrame(unrot, index=list(names), columns=cols),

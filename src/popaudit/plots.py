@@ -228,3 +228,40 @@ def loadings(gold_loadings: pd.DataFrame, simulated: Mapping[str, pd.DataFrame],
     axes[-1].legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
+
+
+def noise_floor(comparisons: Mapping, statistic: str = "rmse", *, ax=None, bins: int = 30):
+    """Observed statistic of each population against gold's noise-floor distribution.
+
+    Parameters
+    ----------
+    comparisons : mapping of name -> CorrelationComparison
+        From :func:`popaudit.compare_correlations` on surveys (so floor draws exist).
+    statistic : str
+        A statistic with floor draws, e.g. ``"rmse"``, ``"pearson"``, ``"jennrich"``.
+
+    Notes
+    -----
+    The histogram is the statistic between gold and independent gold resamples
+    of the simulated size (the first population's floor; the floor depends on
+    the simulated n only). Each vertical line is a simulated population's
+    observed value: a line beyond the histogram is a gap sampling alone does
+    not produce.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    first = next(iter(comparisons.values())).main
+    draws = np.asarray(first.floor.get(statistic, []), dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        raise ValueError(f"no noise-floor draws for statistic {statistic!r}; compare surveys "
+                         f"(not matrices) with n_null > 0; have {sorted(first.floor)}")
+    ax.hist(draws, bins=bins, color="#bbbbbb", label=f"noise floor ({draws.size} resamples)")
+    for i, (name, cmp) in enumerate(comparisons.items()):
+        row = cmp.main.statistics.set_index("statistic").loc[statistic]
+        ax.axvline(float(row["value"]), color=_PALETTE[(i + 1) % len(_PALETTE)], lw=2,
+                   label=name)
+    ax.set_xlabel(f"{statistic} (gold vs population)")
+    ax.set_ylabel("resamples")
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax
