@@ -120,3 +120,19 @@ def test_study_a_subgroups_in_the_report():
     assert len(per) == len(disp.per_subgroup)
     change = t[(t.component == "disparity") & (t.population == "finetuned vs persona")]
     assert len(change) == len(disp.compare("persona", "finetuned").table)
+
+
+def test_undefined_jennrich_pvalue_says_why():
+    # mode collapse pushes polychoric pairs to |rho| = 1: the pooled matrix is singular
+    gold = pa.datasets.wvs_like(n=600, seed=0)
+    sim = pa.datasets.mode_collapsed(gold, seed=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = audit(gold, {"mc": sim}, n_boot=10, n_null=10, cultural_map=False)
+    row = rep.summary[rep.summary.metric == "Jennrich p-value"].iloc[0]
+    if pd.isna(row["value"]):
+        assert "singular" in row["note"] or "undefined" in row["note"]
+    else:
+        assert 0 <= row["value"] <= 1 and pd.isna(row["note"])

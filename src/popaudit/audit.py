@@ -162,7 +162,8 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         _cultural_map(gold, surveys, n_boot, seed, say, tables, results, summary_rows)
 
     table = pd.concat(tables, ignore_index=True)
-    summary = pd.DataFrame(summary_rows, columns=["population", "metric", "value", "floor", "n"])
+    summary = pd.DataFrame(summary_rows,
+                           columns=["population", "metric", "value", "floor", "n", "note"])
     settings = {"by": by_list, "ties": ties, "kl_smoothing": kl_smoothing, "seed": seed,
                 "structure": bool(structure), "factors": factors,
                 "cultural_map": bool(cultural_map), "n_boot": n_boot, "n_null": n_null,
@@ -188,8 +189,12 @@ def _structure(gold, surveys, n_boot, n_null, seed, say, tables, results, summar
             row = main.loc[stat]
             summary_rows.append({"population": name, "metric": label, "value": row["value"],
                                  "floor": row["floor_median"], "n": len(cmp.main.gold)})
+        jen = main.loc["jennrich"]
+        why = jen.get("note") if pd.isna(jen["pvalue"]) else None
         summary_rows.append({"population": name, "metric": "Jennrich p-value",
-                             "value": main.loc["jennrich", "pvalue"], "n": len(cmp.main.gold)})
+                             "value": jen["pvalue"], "n": len(cmp.main.gold),
+                             "note": why or (None if pd.notna(jen["pvalue"]) else
+                                             "undefined: " + "; ".join(cmp.notes))})
 
 
 def _factors(gold, surveys, n_factors, n_null, seed, say, tables, results, summary_rows):

@@ -45,7 +45,11 @@ def _summary_text(rep) -> str:
     wide = rep.summary.pivot_table(index="metric", columns="population", values="value",
                                    aggfunc="first", sort=False, dropna=False)
     wide = wide[[p for p in rep.populations if p in wide.columns]]
-    return wide.to_string(float_format=lambda x: f"{x:8.3f}")
+    text = wide.to_string(float_format=lambda x: f"{x:8.3f}")
+    notes = rep.summary.dropna(subset=["note"]) if "note" in rep.summary else rep.summary[:0]
+    for _, row in notes.iterrows():
+        text += f"\n  {row['population']}, {row['metric']}: {row['note']}"
+    return text
 
 
 def _demo_figures(gold, sims, rep) -> dict:
