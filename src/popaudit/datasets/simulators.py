@@ -209,6 +209,18 @@ def _base(gold: Survey, n, rng):
     return rows, idx, demo, w
 
 
+def _prepare(gold: Survey, n, seed, cols: list[str]):
+    """What every simulator starts from: its random stream, gold's cells (crossings of
+    ``cols``) and per-cell weights, the respondents drawn, and the answer units."""
+    rng = np.random.default_rng(seed)
+    gcell, n_cells = _cells(gold.demographics, cols)
+    rows, idx, demo, w = _base(gold, n, rng)
+    gidx = np.asarray(gold.category_indices(), dtype=np.int64)
+    units, derived = _units(gold.items)
+    return (rng, gcell, n_cells, rows, idx, demo, w, gcell[rows], gidx, _gold_weights(gold),
+            units, derived)
+
+
 def _check_rate(name: str, value: float, lo: float = 0.0, hi: float = 1.0) -> float:
     if not (lo <= float(value) <= hi):
         raise ValueError(f"{name} must be between {lo} and {hi}, got {value!r}")
@@ -409,15 +421,9 @@ def persona_like(gold: Survey, n: int | None = None, *, seed=0,
     a = _check_rate("attenuation", attenuation)
     s = _check_rate("shrink", shrink)
     invalid_rate = _check_rate("invalid_rate", invalid_rate)
-    rng = np.random.default_rng(seed)
-    gdemo = gold.demographics
-    cols = _as_by(by, gdemo)
-    gcell, n_cells = _cells(gdemo, cols)
-    rows, idx, demo, w = _base(gold, n, rng)
-    cell = gcell[rows]
-    gidx = np.asarray(gold.category_indices(), dtype=np.int64)
-    gw = _gold_weights(gold)
-    units, derived = _units(gold.items)
+    cols = _as_by(by, gold.demographics)
+    (rng, gcell, n_cells, _rows, idx, demo, w, cell, gidx, gw, units,
+     derived) = _prepare(gold, n, seed, cols)
     q = 1.0 - np.sqrt(a)
     for u in units:
         vals = u.encode(idx)
@@ -498,15 +504,9 @@ def finetuned_like(gold: Survey, n: int | None = None, *, seed=0,
     """
     jitter = _check_rate("jitter", jitter)
     invalid_rate = _check_rate("invalid_rate", invalid_rate)
-    rng = np.random.default_rng(seed)
-    gdemo = gold.demographics
-    cols = _as_by(by, gdemo)
-    gcell, n_cells = _cells(gdemo, cols)
-    rows, idx, demo, w = _base(gold, n, rng)
-    cell = gcell[rows]
-    gidx = np.asarray(gold.category_indices(), dtype=np.int64)
-    gw = _gold_weights(gold)
-    units, derived = _units(gold.items)
+    cols = _as_by(by, gold.demographics)
+    (rng, gcell, n_cells, rows, idx, demo, w, cell, gidx, gw, units,
+     derived) = _prepare(gold, n, seed, cols)
     names = gold.item_names
     unit_of = {names[c]: k for k, u in enumerate(units) for c in u.cols}
     # block assignment of units
@@ -628,19 +628,14 @@ def stereotyped(gold: Survey, n: int | None = None, *, seed=0,
     if not np.isfinite(exaggeration) or exaggeration < 0:
         raise ValueError(f"exaggeration must be a finite number >= 0, got {exaggeration!r}")
     invalid_rate = _check_rate("invalid_rate", invalid_rate)
-    rng = np.random.default_rng(seed)
     gdemo = gold.demographics
     axes = _as_by(by, gdemo) if by is not None else _auto_axes(gdemo)
-    gcell, n_cells = _cells(gdemo, axes)
+    (rng, gcell, n_cells, _rows, idx, demo, w, cell, gidx, gw, units,
+     derived) = _prepare(gold, n, seed, axes)
     axis_levels = [_cells(gdemo, [a]) for a in axes]          # (ids, n_levels) per axis
     # level of each axis for each cell
     first_row = np.zeros(n_cells, dtype=np.int64)
     first_row[gcell[::-1]] = np.arange(len(gcell))[::-1]
-    rows, idx, demo, w = _base(gold, n, rng)
-    cell = gcell[rows]
-    gidx = np.asarray(gold.category_indices(), dtype=np.int64)
-    gw = _gold_weights(gold)
-    units, derived = _units(gold.items)
     g = float(exaggeration)
     for u in units:
         gv = u.encode(gidx)
@@ -708,15 +703,9 @@ def mode_collapsed(gold: Survey, n: int | None = None, *, seed=0,
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
     invalid_rate = _check_rate("invalid_rate", invalid_rate)
-    rng = np.random.default_rng(seed)
-    gdemo = gold.demographics
-    cols = _as_by(by, gdemo)
-    gcell, n_cells = _cells(gdemo, cols)
-    rows, idx, demo, w = _base(gold, n, rng)
-    cell = gcell[rows]
-    gidx = np.asarray(gold.category_indices(), dtype=np.int64)
-    gw = _gold_weights(gold)
-    units, derived = _units(gold.items)
+    cols = _as_by(by, gold.demographics)
+    (rng, gcell, n_cells, _rows, idx, demo, w, cell, gidx, gw, units,
+     derived) = _prepare(gold, n, seed, cols)
     for u in units:
         P = _cell_dist(u.encode(gidx), gcell, n_cells, u.K, gw)
         with np.errstate(divide="ignore"):
