@@ -41,3 +41,16 @@ def test_cli_error_is_one_line(tmp_path, capsys):
     rc = main(["audit", str(tmp_path / "missing.csv"), str(tmp_path / "x.csv"), "--quiet"])
     assert rc == 2
     assert "popaudit: error: no such survey file" in capsys.readouterr().err
+
+
+def test_polychoric_command(tmp_path, capsys):
+    gold = pa.datasets.wvs_like(n=500, seed=5)
+    items = ["Q46", "Q57", "Q164", "Q182", "Q209"]
+    gold.to_frame().to_csv(tmp_path / "gold.csv", index=False)
+    out = tmp_path / "pc.csv"
+    rc = main(["polychoric", str(tmp_path / "gold.csv"), "--items", ",".join(items),
+               "--weights", "W_WEIGHT", "--out", str(out)])
+    assert rc == 0
+    got = pd.read_csv(out, index_col=0)
+    ref = pa.polychoric(pa.read_survey(tmp_path / "gold.csv", items=items, weights="W_WEIGHT"))
+    pd.testing.assert_frame_equal(got, ref.corr, check_names=False, atol=1e-12, rtol=0)
