@@ -19,11 +19,11 @@ from popaudit.survey import Survey, check_compatible
 
 __all__ = ["audit"]
 
-_HEADLINE = {
-    ("marginal", "w1_norm"): "mean normalised W1 (ordinal items)",
-    ("marginal", "js_distance"): "mean Jensen-Shannon distance",
-    ("modal", "accuracy"): "modal accuracy",
-    ("modal", "distance_error"): "modal distance error",
+_HEADLINE = {  # (component, metric, item kind) -> summary label
+    ("marginal", "w1_norm", "ordinal"): "mean normalised W1 (ordinal items)",
+    ("marginal", "js_distance", "all"): "mean Jensen-Shannon distance",
+    ("modal", "accuracy", None): "modal accuracy",
+    ("modal", "distance_error", None): "modal distance error",
 }
 
 
@@ -130,14 +130,12 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         tables.append(tidy(modal.to_frame().drop(columns=["population"], errors="ignore"),
                            population=name, component="modal"))
         for _, row in marg.summary.iterrows():
-            key = ("marginal", row["metric"])
-            if key in _HEADLINE and row["item_kind"] in ("ordinal", "all"):
-                if key == ("marginal", "js_distance") and row["item_kind"] != "all":
-                    continue
+            key = ("marginal", row["metric"], row["item_kind"])
+            if key in _HEADLINE:
                 summary_rows.append({"population": name, "metric": _HEADLINE[key],
                                      "value": row["mean"], "n": row["n_items"]})
         for _, row in modal.summary.iterrows():
-            key = ("modal", row["metric"])
+            key = ("modal", row["metric"], None)
             if key in _HEADLINE:
                 summary_rows.append({"population": name, "metric": _HEADLINE[key],
                                      "value": row["mean"], "n": row["n_used"]})
