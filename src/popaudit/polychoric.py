@@ -473,6 +473,19 @@ def _pair_names(names, iu, ju, mask, limit=10):
     return s + (f" and {idx.size - limit} more" if idx.size > limit else "")
 
 
+_OPTIONS = {"dtype": ("float64", "float32"), "thresholds": ("item", "pair"),
+            "on_insufficient": ("raise", "nan")}
+
+
+def _check_options(**given) -> None:
+    """Options shared by :func:`polychoric` and :func:`polychoric_batch`."""
+    for name, value in given.items():
+        allowed = _OPTIONS[name]
+        if value not in allowed:
+            raise ValueError(f"{name} must be " + " or ".join(repr(a) for a in allowed)
+                             + f", got {value!r}")
+
+
 def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] = "pairwise",
                correct: float = 0.0, se: bool = False,
                pd_repair: Literal["nearest"] | None = None, dtype: str = "float64",
@@ -587,12 +600,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
         raise ValueError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
     if pd_repair not in (None, "nearest"):
         raise ValueError(f"pd_repair must be None or 'nearest', got {pd_repair!r}")
-    if dtype not in ("float64", "float32"):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    if thresholds not in ("item", "pair"):
-        raise ValueError(f"thresholds must be 'item' or 'pair', got {thresholds!r}")
-    if on_insufficient not in ("raise", "nan"):
-        raise ValueError(f"on_insufficient must be 'raise' or 'nan', got {on_insufficient!r}")
+    _check_options(dtype=dtype, thresholds=thresholds, on_insufficient=on_insufficient)
     correct = float(correct)
     if not (correct >= 0 and np.isfinite(correct)):
         raise ValueError(f"correct must be a non-negative number, got {correct!r}")
@@ -796,12 +804,7 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     >>> pa.polychoric_batch(x, boot).shape
     (20, 3, 3)
     """
-    if dtype not in ("float64", "float32"):
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    if thresholds not in ("item", "pair"):
-        raise ValueError(f"thresholds must be 'item' or 'pair', got {thresholds!r}")
-    if on_insufficient not in ("raise", "nan"):
-        raise ValueError(f"on_insufficient must be 'raise' or 'nan', got {on_insufficient!r}")
+    _check_options(dtype=dtype, thresholds=thresholds, on_insufficient=on_insufficient)
     c = np.asarray(codes)
     if c.ndim not in (2, 3):
         raise ValueError(f"codes must be (n, p) or (B, n, p), got shape {c.shape}")
