@@ -371,15 +371,17 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
     smask = _mode_mask(q, K, tol)
     n_g = gmask.sum(axis=-1)
     n_s = smask.sum(axis=-1)
+    # simulated modes taken as predictions, and how many: sum over them, then divide once
+    # (summing 1/n_s n_s times need not give exactly 1)
     if sim_ties == "first":
-        sw = _first_only(smask).astype(float)
+        sw, n_sw = _first_only(smask).astype(float), np.ones(len(gg))
     else:
-        sw = smask / np.maximum(n_s, 1)[:, None]
+        sw, n_sw = smask.astype(float), np.maximum(n_s, 1).astype(float)
     unres_gold = (n_g > 1) if ties == "strict" else np.zeros(len(gg), bool)
     unres_sim = (n_s > 1) if sim_ties == "unresolved" else np.zeros(len(gg), bool)
     unresolved = unres_gold | unres_sim
 
-    hit = (sw * gmask).sum(axis=-1)
+    hit = (sw * gmask).sum(axis=-1) / n_sw
     credit = hit / n_g if ties == "fractional" else hit
     pos = np.arange(kmax, dtype=float)
     D = np.abs(pos[:, None] - pos[None, :])  # D[k, l] = |k - l|
@@ -389,7 +391,7 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
         dG = np.where(gmask[:, None, :], D[None], np.inf).min(axis=-1)
     dG = np.where(np.arange(kmax)[None, :] < K[:, None], dG, 0.0)
     denom = np.maximum(K - 1, 1).astype(float)
-    dist_err = (sw * dG).sum(axis=-1) / denom
+    dist_err = (sw * dG).sum(axis=-1) / n_sw / denom
     exp_dist = (q * dG).sum(axis=-1) / denom
 
     reason = np.full(len(gg), "", dtype=object)
