@@ -1,4 +1,4 @@
-"""Benchmark: parallel analysis on polychoric matrices (popaudit.factors.parallel_analysis).
+"""Benchmark: parallel analysis on polychoric matrices (popaudit.structure.factors.parallel_analysis).
 
 Default case of the issue: p = 20 items, n = 5 000 respondents, 100 simulated data sets,
 on the synthetic WVS-like gold data. Prints a table of seconds: the first (cold) call
@@ -73,7 +73,7 @@ def main() -> None:
     res = None
     for i in range(1 + args.repeat):
         t0 = time.perf_counter()
-        res = pa.factors.parallel_analysis(survey, n_draws=args.draws, seed=i,
+        res = pa.structure.factors.parallel_analysis(survey, n_draws=args.draws, seed=i,
                                            batch_size=args.batch_size)
         rows.append(("popaudit cold" if i == 0 else f"popaudit warm #{i}",
                      time.perf_counter() - t0))

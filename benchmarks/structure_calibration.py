@@ -1,4 +1,4 @@
-"""Calibration of popaudit.structure: type-I error of its tests, noise-floor and CI behaviour.
+"""Calibration of popaudit.structure.comparison: type-I error of its tests, noise-floor and CI behaviour.
 
 Run from the repository root:
 
@@ -38,8 +38,8 @@ import pandas as pd
 from scipy import stats
 
 from popaudit import Item, Survey
-from popaudit.correlation_tests import jennrich_statistic, steiger_statistic
-from popaudit.structure import _bootstrap_interval, compare_correlations
+from popaudit.structure.tests import jennrich_statistic, steiger_statistic
+from popaudit.structure.comparison import _bootstrap_interval, compare_correlations
 
 ALPHA = 0.05
 
@@ -97,7 +97,7 @@ def part_a(reps: int, rng: np.random.Generator) -> list[str]:
         bh_any = int(np.sum(np.any(pv <= ALPHA * np.arange(1, m + 1) / m, axis=1)))
         mantel = "-"
         if load == 0.0:  # Mantel's H0 (no association) holds only here
-            from popaudit.correlation_tests import mantel_test
+            from popaudit.structure.tests import mantel_test
 
             k = sum(mantel_test(a, b, n_perm=199, seed=i).pvalue <= ALPHA
                     for i, (a, b) in enumerate(zip(r1, r2)))
@@ -232,7 +232,7 @@ def part_b(reps: int, draws: int, seed: int, jobs: int) -> tuple[list[str], list
 
 def timing(rng) -> list[str]:
     """Seconds for 1000 bootstrap draws at n = 2000, p = 20 (K = 5), warm (after compilation)."""
-    from popaudit.polychoric import polychoric_batch
+    from popaudit.structure.polychoric import polychoric_batch
 
     p, n = 20, 2000
     lam = spread_loadings(p)

@@ -23,7 +23,7 @@ def main() -> None:
     fig.savefig(OUT / "structure_heatmaps.png", dpi=80, bbox_inches="tight")
     ax = pa.plots.noise_floor(cmps, "rmse")
     ax.figure.savefig(OUT / "noise_floor_rmse.png", dpi=90, bbox_inches="tight")
-    cm = pa.inglehart_welzel.cultural_map(gold, sims, n_boot=500, seed=0)
+    cm = pa.maps.inglehart_welzel.cultural_map(gold, sims, n_boot=500, seed=0)
     ax = pa.plots.cultural_map(cm, subgroups=False)
     ax.figure.savefig(OUT / "cultural_map.png", dpi=90, bbox_inches="tight")
     fig = pa.plots.loadings(cm.gold_loadings, cm.simulated_loadings)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
-from popaudit.audit import audit
+from popaudit.auditing import audit
 from popaudit.report import COLUMNS
 
 

@@ -6,8 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr, owens_t
 
-import popaudit  # noqa: F401  (enables float64 in JAX before arrays are made)
+from popaudit._inference import x64
 from popaudit._kernels.bvn import bvn_cdf, bvn_pdf, bvn_pdf_drho
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """The kernels are called directly here, outside popaudit's public (x64-scoped) functions."""
+    with x64():
+        yield
 
 
 def owen_reference(h, k, r):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 import popaudit as pa
+from popaudit.data.io import read_table
 from popaudit.datasets import (
     GOLD_DEMOGRAPHICS,
     WVS7_ITEMS,
@@ -28,7 +29,6 @@ from popaudit.datasets import (
     wvs_like_frame,
     wvs_like_truth,
 )
-from popaudit.io import read_table
 
 IW_SINGLE = ["Q164", "Q184", "Q254", "Q45", "Q46", "Q182", "Q209", "Q57"]
 SGP_Q290 = {702001, 702003, 702004, 702006, 702008}

@@ -1,4 +1,4 @@
-"""Tests for popaudit.disparity: spread statistics, the resampling engine against a loop over
+"""Tests for popaudit.subgroups.disparity: spread statistics, the resampling engine against a loop over
 resampled surveys, a constructed two-method comparison with a known answer (the fairness
 paradox), the paradox on synthetic Singapore-like data, and bias tables."""
 
@@ -11,7 +11,8 @@ import pytest
 
 import popaudit as pa
 from popaudit.datasets.predictions import paradox_predictions
-from popaudit.disparity import (
+from popaudit.subgroups.definition import FIDELITY_METRICS, define_subgroups, subgroup_fidelity
+from popaudit.subgroups.disparity import (
     STATISTICS,
     _metric_draws,
     bias_table,
@@ -19,7 +20,6 @@ from popaudit.disparity import (
     disparity_statistics,
     subgroup_disparity,
 )
-from popaudit.subgroups import FIDELITY_METRICS, define_subgroups, subgroup_fidelity
 
 P = 10
 ITEMS = [pa.Item(f"Q{j + 1}", codes=(1, 2, 3, 4, 5)) for j in range(P)]

@@ -1,4 +1,4 @@
-"""Tests for popaudit.distributions: weighted answer distributions and prediction tables."""
+"""Tests for popaudit.data.distributions: weighted answer distributions and prediction tables."""
 
 import numpy as np
 import pandas as pd
@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popaudit as pa
-from popaudit import distributions as dmod
-from popaudit.distributions import OVERALL, AnswerDistributions, align, subgroup_label
+from popaudit.data import distributions as dmod
+from popaudit.data.distributions import OVERALL, AnswerDistributions, align, subgroup_label
 
 ITEMS = [pa.Item("Q1", codes=(1, 2, 3)), pa.Item("Q2", codes=(0, 1), kind="binary"),
          pa.Item("Q3", codes=(1, 2, 3, 4), kind="nominal")]

@@ -1,4 +1,4 @@
-"""Tests for popaudit.factors: psych parity, analytic cases, invariants, recovery."""
+"""Tests for popaudit.structure.factors: psych parity, analytic cases, invariants, recovery."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.stats import ortho_group
 
 import popaudit as pa
-from popaudit import factors as F
+from popaudit.structure import factors as F
 
 FIX = Path(__file__).parent / "fixtures" / "factors"
 CASES = {"A": (2, 500), "B": (3, 800)}
@@ -39,8 +39,8 @@ def _exact_model(lam: np.ndarray) -> np.ndarray:
 
 
 needs_polychoric = pytest.mark.skipif(
-    importlib.util.find_spec("popaudit.polychoric") is None,
-    reason="popaudit.polychoric (another helper's module) has not landed yet")
+    importlib.util.find_spec("popaudit.structure.polychoric") is None,
+    reason="popaudit.structure.polychoric (another helper's module) has not landed yet")
 
 LAM2 = np.array([[.8, .1], [.7, .2], [.6, 0], [.5, .3], [.1, .7], [.2, .6], [0, .5], [.3, .4]])
 
@@ -317,7 +317,7 @@ def test_bad_input_is_named():
 
 
 # ------------------------------------------------------------------------------------------
-# with polychoric matrices (needs popaudit.polychoric and popaudit.datasets)
+# with polychoric matrices (needs popaudit.structure.polychoric and popaudit.datasets)
 # ------------------------------------------------------------------------------------------
 def _ordinal(lam: np.ndarray, n: int, seed: int, k: int = 4) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -355,7 +355,7 @@ def test_efa_on_survey_uses_polychoric_and_pairwise_n():
     data.iloc[:40, 0] = -1  # missing answers: the pairwise n differ
     survey = pa.Survey(data)
     res = F.efa(survey, 2)
-    from popaudit.polychoric import polychoric
+    from popaudit.structure.polychoric import polychoric
 
     pc = polychoric(survey)
     np.testing.assert_allclose(res.corr.to_numpy(), pc.corr.to_numpy())
@@ -421,8 +421,8 @@ def test_non_pd_matrix_fit_statistics_skipped_only_when_n_is_implied():
                   [0.99, 0.5, 1.0, 0.1],
                   [0.1, 0.1, 0.1, 1.0]])
     assert np.linalg.eigvalsh(r)[0] < 0
-    res = pa.factors.efa(r, 1)
+    res = pa.structure.factors.efa(r, 1)
     assert res.fit is None
     with pytest.raises(ValueError, match="positive-definite"):
-        pa.factors.efa(r, 1, n_obs=500)
+        pa.structure.factors.efa(r, 1, n_obs=500)
     assert np.all(np.isfinite(res.loadings.to_numpy()))

@@ -1,4 +1,4 @@
-"""Tests for popaudit.inglehart_welzel: recodes, the official computation, projection, CIs."""
+"""Tests for popaudit.maps.inglehart_welzel: recodes, the official computation, projection, CIs."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popaudit as pa
-from popaudit import factors as F
-from popaudit import inglehart_welzel as IW
+from popaudit.maps import inglehart_welzel as IW
+from popaudit.structure import factors as F
 
 FIX = Path(__file__).parent / "fixtures" / "factors"
 
 needs_polychoric = pytest.mark.skipif(
-    importlib.util.find_spec("popaudit.polychoric") is None,
-    reason="popaudit.polychoric (another helper's module) has not landed yet")
+    importlib.util.find_spec("popaudit.structure.polychoric") is None,
+    reason="popaudit.structure.polychoric (another helper's module) has not landed yet")
 
 
 @pytest.fixture(scope="module")

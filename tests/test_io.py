@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
-from popaudit.io import read_table, write_table
+from popaudit.data.io import read_table, write_table
 
 LABELS = {
     "Q46": {1: "Very happy", 2: "Rather happy", 3: "Not very happy", 4: "Not at all happy",

@@ -1,4 +1,4 @@
-"""Tests for popaudit.marginal: distribution distances and compare_marginals."""
+"""Tests for popaudit.metrics.marginal: distribution distances and compare_marginals."""
 
 import numpy as np
 import pandas as pd
@@ -9,8 +9,8 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import entropy, wasserstein_distance
 
 import popaudit as pa
-from popaudit.distributions import AnswerDistributions
-from popaudit.marginal import (
+from popaudit.data.distributions import AnswerDistributions
+from popaudit.metrics.marginal import (
     NOMINAL_METRICS,
     ORDINAL_METRICS,
     hellinger,

@@ -1,4 +1,4 @@
-"""Tests for popaudit.modal: modes, modal accuracy with tie policies, distances, MDS."""
+"""Tests for popaudit.metrics.modal: modes, modal accuracy with tie policies, distances, MDS."""
 
 import numpy as np
 import pandas as pd
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popaudit as pa
-from popaudit.distributions import AnswerDistributions
+from popaudit.data.distributions import AnswerDistributions
 
 ORD5 = pa.Item("Q", codes=(1, 2, 3, 4, 5))
 NOM3 = pa.Item("N", codes=(1, 2, 3), kind="nominal")

@@ -53,7 +53,7 @@ def test_correlation_heatmaps_difference():
 
 def test_cultural_map_and_loadings(gold):
     sim = pa.datasets.shuffled(gold, seed=1)
-    cm = pa.inglehart_welzel.cultural_map(gold, {"shuffled": sim}, n_boot=50, seed=0)
+    cm = pa.maps.inglehart_welzel.cultural_map(gold, {"shuffled": sim}, n_boot=50, seed=0)
     ax = pa.plots.cultural_map(cm)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["gold", "shuffled"]

@@ -1,4 +1,4 @@
-"""popaudit.polychoric: agreement with lavaan / polycor / psych, invariants, batches, errors."""
+"""popaudit.structure.polychoric: agreement with lavaan / polycor / psych, invariants, batches, errors."""
 
 import importlib
 import shutil
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import popaudit as pa
 from popaudit import Item, Survey, polychoric, polychoric_batch
 
-pcmod = importlib.import_module("popaudit.polychoric")
+pcmod = importlib.import_module("popaudit.structure.polychoric")
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polychoric"
 R_SCRIPT = Path(__file__).parent / "r" / "polychoric_fixtures.R"

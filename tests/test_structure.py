@@ -1,4 +1,4 @@
-"""Tests for popaudit.structure and popaudit.correlation_tests.
+"""Tests for popaudit.structure.comparison and popaudit.structure.tests.
 
 Reference values: hand-worked p = 2 cases, psych::cortest.jennrich / cortest.normal
 fixtures (tests/r/structure_fixtures.R), brute-force Mantel enumeration, a
@@ -25,8 +25,15 @@ from scipy.stats.contingency import association
 
 import popaudit as pa
 from popaudit import Item, Survey
+from popaudit._inference import x64
 from popaudit._kernels import resample as rs
-from popaudit.correlation_tests import (
+from popaudit.structure.comparison import (
+    _bootstrap_interval,
+    _matrix_statistics,
+    compare_correlations,
+)
+from popaudit.structure.polychoric import polychoric
+from popaudit.structure.tests import (
     jennrich_statistic,
     jennrich_test,
     mantel_test,
@@ -34,8 +41,6 @@ from popaudit.correlation_tests import (
     steiger_statistic,
     steiger_test,
 )
-from popaudit.polychoric import polychoric
-from popaudit.structure import _bootstrap_interval, _matrix_statistics, compare_correlations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "structure"
 
@@ -364,7 +369,8 @@ def test_cramers_v_batch_matches_scipy():
     onehot = np.concatenate([(codes[:, [j]] == np.arange(k)) for j, k in enumerate(ks)], 1)
     item_of = np.repeat(np.arange(3), ks)
     counts = rng.multinomial(n, np.full(n, 1 / n), size=3).astype(float)
-    v = rs.cramers_v_batch(counts, onehot.astype(float), item_of, 3)
+    with x64():  # a kernel called directly, outside popaudit's x64-scoped functions
+        v = rs.cramers_v_batch(counts, onehot.astype(float), item_of, 3)
     for b in range(3):
         for i, j in itertools.combinations(range(3), 2):
             ok = (codes[:, i] >= 0) & (codes[:, j] >= 0)

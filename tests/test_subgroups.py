@@ -1,4 +1,4 @@
-"""Tests for popaudit.subgroups: weighted subgroup distributions by hand, cell sizes, splits,
+"""Tests for popaudit.subgroups.definition: weighted subgroup distributions by hand, cell sizes, splits,
 prediction tables (and their bad input), per-subgroup fidelity."""
 
 import warnings
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
-from popaudit.subgroups import (
+from popaudit.subgroups.definition import (
     FIDELITY_METRICS,
     crossed_strata,
     define_subgroups,

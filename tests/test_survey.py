@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import popaudit as pa
-from popaudit.survey import INVALID, MISSING
+from popaudit.data.survey import INVALID, MISSING
 
 
 def _toy():

@@ -1,4 +1,4 @@
-"""Tests for popaudit.wvs: official-layout files in three formats, recodes, countries, weights."""
+"""Tests for popaudit.data.wvs: official-layout files in three formats, recodes, countries, weights."""
 
 import warnings
 
@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
-from popaudit.datasets import codebook_items, official_value_labels, wvs_like_frame
-from popaudit.io import write_table
-from popaudit.wvs import (
+from popaudit.data.io import write_table
+from popaudit.data.wvs import (
     DEMOGRAPHIC_COLUMNS,
     ETHNICITY_GROUPINGS,
     age_band_labels,
@@ -18,6 +17,7 @@ from popaudit.wvs import (
     recode_table,
     wvs_survey,
 )
+from popaudit.datasets import codebook_items, official_value_labels, wvs_like_frame
 
 N = 300
 

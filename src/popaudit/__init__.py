@@ -1,98 +1,88 @@
-"""popaudit: audit simulated survey populations against real survey data."""
+"""popaudit: audit simulated survey populations against real survey data.
 
-from popaudit import (
-    datasets,
-    factors,
-    inglehart_welzel,
-    marginal,
-    modal,
-    plots,
-    subgroups,
-    wvs,
-)
-from popaudit.audit import audit
-from popaudit.disparity import (
-    BiasResult,
-    DisparityComparison,
-    DisparityResult,
-    bias_table,
-    compare_disparity,
-    subgroup_disparity,
-)
-from popaudit.distributions import AnswerDistributions, answer_distributions
-from popaudit.factors import compare_factors, efa, parallel_analysis
-from popaudit.inglehart_welzel import cultural_map
-from popaudit.io import read_survey
-from popaudit.marginal import MarginalResult, compare_marginals
-from popaudit.modal import ModalDiversityResult, ModalResult, compare_modes, modal_diversity, modes
-from popaudit.polychoric import PolychoricResult, polychoric, polychoric_batch
-from popaudit.report import Report
-from popaudit.structure import CorrelationComparison, MatrixComparison, compare_correlations
-from popaudit.subgroups import (
-    SubgroupFidelity,
-    Subgroups,
-    crossed_strata,
-    define_subgroups,
-    prediction_distributions,
-    study_a_subgroups,
-    subgroup_fidelity,
-)
-from popaudit.survey import INVALID, MISSING, WVS_MISSING_CODES, Item, Survey, check_compatible
-from popaudit.wvs import read_wvs, wvs_survey
+The public face: functions and result classes, listed in ``__all__``. They are loaded on
+first use (PEP 562), so ``import popaudit`` is fast and imports neither JAX nor matplotlib;
+``pa.polychoric`` is the function, ``popaudit.structure.polychoric`` its module.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "INVALID",
-    "MISSING",
-    "WVS_MISSING_CODES",
-    "AnswerDistributions",
-    "BiasResult",
-    "CorrelationComparison",
-    "DisparityComparison",
-    "DisparityResult",
-    "Item",
-    "MarginalResult",
-    "MatrixComparison",
-    "ModalDiversityResult",
-    "ModalResult",
-    "PolychoricResult",
-    "Report",
-    "SubgroupFidelity",
-    "Subgroups",
-    "Survey",
-    "__version__",
-    "answer_distributions",
-    "audit",
-    "bias_table",
-    "check_compatible",
-    "compare_correlations",
-    "compare_disparity",
-    "compare_factors",
-    "compare_marginals",
-    "compare_modes",
-    "crossed_strata",
-    "cultural_map",
-    "datasets",
-    "define_subgroups",
-    "efa",
-    "factors",
-    "inglehart_welzel",
-    "marginal",
-    "modal",
-    "modal_diversity",
-    "modes",
-    "parallel_analysis",
-    "plots",
-    "polychoric",
-    "polychoric_batch",
-    "prediction_distributions",
-    "read_survey",
-    "read_wvs",
-    "study_a_subgroups",
-    "subgroup_disparity",
-    "subgroup_fidelity",
-    "subgroups",
-    "wvs",
-    "wvs_survey",
-]
+# public name -> module that defines it
+_PUBLIC = {
+    # data model
+    "INVALID": "popaudit.data.survey",
+    "MISSING": "popaudit.data.survey",
+    "WVS_MISSING_CODES": "popaudit.data.survey",
+    "Item": "popaudit.data.survey",
+    "Survey": "popaudit.data.survey",
+    "check_compatible": "popaudit.data.survey",
+    "read_survey": "popaudit.data.io",
+    "read_wvs": "popaudit.data.wvs",
+    "wvs_survey": "popaudit.data.wvs",
+    "AnswerDistributions": "popaudit.data.distributions",
+    "answer_distributions": "popaudit.data.distributions",
+    # metrics
+    "MarginalResult": "popaudit.metrics.marginal",
+    "compare_marginals": "popaudit.metrics.marginal",
+    "ModalDiversityResult": "popaudit.metrics.modal",
+    "ModalResult": "popaudit.metrics.modal",
+    "compare_modes": "popaudit.metrics.modal",
+    "modal_diversity": "popaudit.metrics.modal",
+    "modes": "popaudit.metrics.modal",
+    # subgroups
+    "SubgroupFidelity": "popaudit.subgroups.definition",
+    "Subgroups": "popaudit.subgroups.definition",
+    "crossed_strata": "popaudit.subgroups.definition",
+    "define_subgroups": "popaudit.subgroups.definition",
+    "prediction_distributions": "popaudit.subgroups.definition",
+    "study_a_subgroups": "popaudit.subgroups.definition",
+    "subgroup_fidelity": "popaudit.subgroups.definition",
+    "BiasResult": "popaudit.subgroups.disparity",
+    "DisparityComparison": "popaudit.subgroups.disparity",
+    "DisparityResult": "popaudit.subgroups.disparity",
+    "bias_table": "popaudit.subgroups.disparity",
+    "compare_disparity": "popaudit.subgroups.disparity",
+    "subgroup_disparity": "popaudit.subgroups.disparity",
+    # structure
+    "PolychoricResult": "popaudit.structure.polychoric",
+    "polychoric": "popaudit.structure.polychoric",
+    "polychoric_batch": "popaudit.structure.polychoric",
+    "CorrelationComparison": "popaudit.structure.comparison",
+    "MatrixComparison": "popaudit.structure.comparison",
+    "compare_correlations": "popaudit.structure.comparison",
+    "align_loadings": "popaudit.structure.factors",
+    "compare_factors": "popaudit.structure.factors",
+    "congruence": "popaudit.structure.factors",
+    "efa": "popaudit.structure.factors",
+    "parallel_analysis": "popaudit.structure.factors",
+    # the cultural map
+    "cultural_map": "popaudit.maps.inglehart_welzel",
+    "fit_map": "popaudit.maps.inglehart_welzel",
+    # audit and report
+    "audit": "popaudit.auditing",
+    "Report": "popaudit.report",
+}
+
+# subpackages and modules reachable as attributes (``pa.datasets.wvs_like``, ``pa.plots``)
+_MODULES = ("data", "datasets", "maps", "metrics", "plots", "structure", "subgroups")
+
+__all__ = sorted([*_PUBLIC, *_MODULES, "__version__"])  # noqa: PLE0605
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'popaudit' has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    return __all__

@@ -54,7 +54,7 @@ def _summary_text(rep) -> str:
 
 def _demo_figures(gold, sims, rep) -> dict:
     from popaudit import plots
-    from popaudit.distributions import answer_distributions
+    from popaudit.data.distributions import answer_distributions
 
     figs = {}
     gd = answer_distributions(gold)
@@ -94,9 +94,9 @@ def cmd_demo(args) -> int:
     import warnings
 
     from popaudit import datasets
-    from popaudit.audit import audit
-    from popaudit.subgroups import study_a_subgroups
-    from popaudit.wvs import wvs_survey
+    from popaudit.auditing import audit
+    from popaudit.data.wvs import wvs_survey
+    from popaudit.subgroups.definition import study_a_subgroups
 
     say = _Progress(args.quiet)
     t0 = time.perf_counter()
@@ -127,8 +127,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from popaudit.audit import audit
-    from popaudit.io import read_survey
+    from popaudit.auditing import audit
+    from popaudit.data.io import read_survey
 
     say = _Progress(args.quiet)
     items = args.items.split(",") if args.items else None
@@ -150,8 +150,8 @@ def cmd_audit(args) -> int:
 
 
 def cmd_polychoric(args) -> int:
-    from popaudit.io import read_survey
-    from popaudit.polychoric import polychoric
+    from popaudit.data.io import read_survey
+    from popaudit.structure.polychoric import polychoric
 
     items = args.items.split(",") if args.items else None
     s = read_survey(args.path, items=items, weights=args.weights)

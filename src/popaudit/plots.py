@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -79,7 +76,7 @@ def metric_by_subgroup(per_subgroup: Mapping[str, pd.DataFrame], metric: str = "
     ----------
     per_subgroup : mapping of population name -> DataFrame
         Tables with columns ``subgroup``, ``metric`` and ``value`` (e.g.
-        :attr:`popaudit.modal.ModalResult.per_subgroup`), optionally CI columns.
+        :attr:`popaudit.metrics.modal.ModalResult.per_subgroup`), optionally CI columns.
     metric : str
         Which metric's rows to draw.
     ci : (str, str), optional
@@ -146,8 +143,8 @@ def cultural_map(cmap, *, ax=None, subgroups: bool = True, label_subgroups: bool
 
     Parameters
     ----------
-    cmap : popaudit.inglehart_welzel.CulturalMap
-        From :func:`popaudit.inglehart_welzel.cultural_map`; positions are
+    cmap : popaudit.maps.inglehart_welzel.CulturalMap
+        From :func:`popaudit.maps.inglehart_welzel.cultural_map`; positions are
         means of respondent scores projected with the *gold* solution.
     subgroups : bool
         Also draw subgroup positions (small markers) when the map has them.

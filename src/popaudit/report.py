@@ -1,4 +1,4 @@
-"""The :class:`Report` returned by :func:`popaudit.audit`: one tidy table, figures, exports.
+"""The :class:`Report` returned by :func:`popaudit.auditing`: one tidy table, figures, exports.
 
 The report holds no statistics of its own; it stores what the components
 computed, in one long table with the columns of :data:`COLUMNS`, plus the
@@ -44,7 +44,7 @@ def tidy(df: pd.DataFrame, **constants: Any) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything :func:`popaudit.audit` computed.
+    """Everything :func:`popaudit.auditing` computed.
 
     Attributes
     ----------

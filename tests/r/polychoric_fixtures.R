@@ -1,4 +1,4 @@
-# Reference values for popaudit.polychoric from lavaan, polycor and psych.
+# Reference values for popaudit.structure.polychoric from lavaan, polycor and psych.
 #
 # Usage:  Rscript tests/r/polychoric_fixtures.R [OUTDIR]
 #         (default OUTDIR: tests/fixtures/polychoric, relative to the repository root)

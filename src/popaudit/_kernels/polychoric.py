@@ -1,6 +1,6 @@
 """Two-step polychoric correlations for all item pairs at once (pure JAX).
 
-Layout conventions (the public wrapper :mod:`popaudit.polychoric` prepares them):
+Layout conventions (the public wrapper :mod:`popaudit.structure.polychoric` prepares them):
 
 * ``codes``: (n, p) integer category indices ``0 .. K_i - 1``; any negative value
   is a missing answer.

@@ -1,6 +1,6 @@
 """Synthetic gold populations in WVS wave 7 layout, steering-method simulators, codebook facts."""
 
-from popaudit.datasets.codebook import (
+from popaudit.data.codebook import (
     IW_POLES,
     WVS7_ITEMS,
     codebook,

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from popaudit.datasets.codebook import WVS7_ITEMS, _load, codebook_items, official_value_labels
-from popaudit.survey import Survey
+from popaudit.data.codebook import WVS7_ITEMS, codebook, codebook_items, official_value_labels
+from popaudit.data.survey import Survey
 
 __all__ = [
     "COUNTRIES",
@@ -413,7 +413,7 @@ def _generate(n: int, seed, country: str, missing_rate: float, not_national_rate
     if np.any(psi <= 0.05):
         raise AssertionError("generating model has a uniqueness <= 0.05")  # pragma: no cover
     ystar = F @ L.T + rng.standard_normal((n, len(lam))) * np.sqrt(psi)[None, :]
-    cb_items = _load()["items"]
+    cb_items = codebook()["items"]
     codes: dict[str, np.ndarray] = {}
     thresholds = {}
     for j, q in enumerate(lam.index):
@@ -616,7 +616,7 @@ def write_official_layout(path: str | os.PathLike, n: int = 5000, seed=0, *,
     >>> p.name
     'wvs7.csv'
     """
-    from popaudit.io import write_table
+    from popaudit.data.io import write_table
 
     frame = wvs_like_frame(n, seed, country=country, missing_rate=missing_rate,
                            not_national_rate=not_national_rate)

@@ -90,7 +90,7 @@ def modal_predictions(gold, hit_rate, miss_distance=0.5, *, seed=0,
     >>> modal_predictions(gold, hit_rate=0.5, miss_distance=1.0, seed=0)["answer"].tolist()
     [5, 2]
     """
-    from popaudit.distributions import AnswerDistributions
+    from popaudit.data.distributions import AnswerDistributions
 
     if not isinstance(gold, AnswerDistributions):
         gold = getattr(gold, "gold", None)
@@ -166,7 +166,7 @@ def paradox_predictions(subgroups, *, seed=0, minority: Callable[[str], bool] | 
     Parameters
     ----------
     subgroups : Subgroups
-        Gold subgroups (:func:`popaudit.subgroups.define_subgroups`).
+        Gold subgroups (:func:`popaudit.subgroups.definition.define_subgroups`).
     seed : int or numpy.random.Generator
     minority : callable(label) -> bool, optional
         Subgroups whose remaining errors the fine-tuned method makes far off.

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from popaudit.survey import INVALID, MISSING, Survey
+from popaudit.data.survey import INVALID, MISSING, Survey
 
 __all__ = [
     "DEFAULT_BY",

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from popaudit.survey import Item, Survey, check_compatible
+from popaudit.data.survey import Item, Survey, check_compatible
 
 __all__ = [
     "OVERALL",

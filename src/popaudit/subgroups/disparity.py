@@ -66,8 +66,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from popaudit.marginal import js_distance, total_variation, w1_ordinal
-from popaudit.subgroups import (
+from popaudit._inference import warn as _warn
+from popaudit.metrics.marginal import js_distance, total_variation, w1_ordinal
+from popaudit.subgroups.definition import (
     FIDELITY_METRICS,
     HIGHER_IS_BETTER,
     SPLITS,
@@ -154,7 +155,7 @@ def disparity_statistics(values, *, higher_is_better: bool = True, ddof: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
-# vectorised pair metrics (same formulas as popaudit.modal / popaudit.marginal)
+# vectorised pair metrics (same formulas as popaudit.metrics.modal / popaudit.metrics.marginal)
 # ---------------------------------------------------------------------------------------------
 def _nearest_distance(mask: np.ndarray) -> np.ndarray:
     """Distance from each position to the nearest True position along the last axis."""
@@ -394,12 +395,12 @@ def _common(fids: list[SubgroupFidelity]) -> tuple[list[str], list[str]]:
     items = [nm for nm in fids[0].gold.item_names if all(nm in f.gold.item_names for f in fids)]
     dropped = sorted({lab for f in fids for lab in f.gold.labels} - set(labels))
     if dropped:
-        warnings.warn(f"{len(dropped)} subgroup(s) not covered by every population are left out "
-                      f"of the comparison: {dropped[:10]}", UserWarning, stacklevel=3)
+        _warn(f"{len(dropped)} subgroup(s) not covered by every population are left out "
+                      f"of the comparison: {dropped[:10]}")
     dropped_items = sorted({nm for f in fids for nm in f.gold.item_names} - set(items))
     if dropped_items:
-        warnings.warn(f"{len(dropped_items)} item(s) not covered by every population are left "
-                      f"out of the comparison: {dropped_items[:10]}", UserWarning, stacklevel=3)
+        _warn(f"{len(dropped_items)} item(s) not covered by every population are left "
+                      f"out of the comparison: {dropped_items[:10]}")
     if not labels or not items:
         raise ValueError("the populations have no subgroup x item in common")
     return labels, items
@@ -749,9 +750,9 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
     ----------
     fidelity : SubgroupFidelity, mapping {name: SubgroupFidelity} or list
         One or more simulated populations scored against the *same*
-        :class:`~popaudit.subgroups.Subgroups` (e.g. base and fine-tuned).
+        :class:`~popaudit.subgroups.definition.Subgroups` (e.g. base and fine-tuned).
     metrics : str or sequence of str
-        Metrics of :data:`~popaudit.subgroups.FIDELITY_METRICS`.
+        Metrics of :data:`~popaudit.subgroups.definition.FIDELITY_METRICS`.
     splits : str or list, optional
         ``"in_distribution"``, ``"out_of_distribution"``, ``"unassigned"``,
         ``"all"``; default every split present plus ``"all"``.
@@ -782,7 +783,7 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
     Notes
     -----
     Per subgroup ``g`` the metric is the mean over its items (as in
-    :class:`~popaudit.subgroups.SubgroupFidelity`); over the subgroups of a
+    :class:`~popaudit.subgroups.definition.SubgroupFidelity`); over the subgroups of a
     split: ``mean``, ``worst`` / ``best`` (by the metric's direction),
     ``min``, ``max``, ``range = max - min``, ``normalised_range = (max -
     min) / max`` and ``cv = SD / mean`` (study A), ``sd`` (see
@@ -983,7 +984,7 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
     ----------
     fidelity : SubgroupFidelity
     metric : str
-        A metric of :data:`~popaudit.subgroups.FIDELITY_METRICS`.
+        A metric of :data:`~popaudit.subgroups.definition.FIDELITY_METRICS`.
     attributes : list of str, optional
         Demographic axes of the subgroups (default: all).
     split : str

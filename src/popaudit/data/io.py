@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from popaudit.survey import WVS_MISSING_CODES, Item, Survey
+from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey
 
 __all__ = ["read_survey", "read_table", "write_table"]
 

@@ -1,7 +1,7 @@
 """Two-step polychoric (and tetrachoric) correlations for all item pairs at once.
 
 The plain numpy/pandas face of :mod:`popaudit._kernels.polychoric`:
-:func:`polychoric` for one data set (a :class:`~popaudit.survey.Survey`, a
+:func:`polychoric` for one data set (a :class:`~popaudit.data.survey.Survey`, a
 DataFrame or an integer array) and :func:`polychoric_batch` for many resamples
 of one (bootstrap draws, permutations) in a single compiled computation.
 """
@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 import jax
-
-jax.config.update("jax_enable_x64", True)
-
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from popaudit._inference import warn as _warn
+from popaudit._inference import with_x64
 from popaudit._kernels import polychoric as _k
-from popaudit.survey import Survey
+from popaudit.data.survey import Survey
 
 __all__ = ["PolychoricResult", "polychoric", "polychoric_batch"]
 
@@ -440,8 +438,8 @@ def _nearest_correlation(A: np.ndarray, *, eig_tol=1e-6, conv_tol=1e-7, posd_tol
             converged = True
             break
     if not converged:
-        warnings.warn(f"nearest correlation matrix did not converge in {maxit} iterations",
-                      RuntimeWarning, stacklevel=3)
+        _warn(f"nearest correlation matrix did not converge in {maxit} iterations",
+              RuntimeWarning)
     d, Q = np.linalg.eigh(X)
     eps = posd_tol * abs(d[-1])
     if d[0] < eps:
@@ -486,6 +484,7 @@ def _check_options(**given) -> None:
                              + f", got {value!r}")
 
 
+@with_x64
 def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] = "pairwise",
                correct: float = 0.0, se: bool = False,
                pd_repair: Literal["nearest"] | None = None, dtype: str = "float64",
@@ -496,7 +495,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     Parameters
     ----------
     data : Survey, DataFrame or 2-D integer array
-        A :class:`~popaudit.survey.Survey` (its category indices, items and
+        A :class:`~popaudit.data.survey.Survey` (its category indices, items and
         weights are used), or respondents x items integer codes with NaN for
         missing; each column's sorted distinct codes are then its categories.
     weights : array-like of shape (n,) or str, optional
@@ -693,10 +692,9 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
         rho = np.where(insufficient, np.nan, rho)
     flagged = ~insufficient & (status != _k.OK)
     if flagged.any():
-        warnings.warn(
+        _warn(
             f"{int(flagged.sum())} pair(s) with the maximum on the boundary |rho| = 1 or not "
-            f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}",
-            UserWarning, stacklevel=2)
+            f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}")
 
     R = np.eye(p)
     R[iu, ju] = rho
@@ -751,6 +749,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     )
 
 
+@with_x64
 def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "float64",
                      correct: float = 0.0, thresholds: Literal["item", "pair"] = "item",
                      min_pairs: int = 1, on_insufficient: Literal["raise", "nan"] = "raise",

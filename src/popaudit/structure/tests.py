@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from popaudit._inference import with_x64
 from popaudit._kernels import resample as _rs
 
 __all__ = [
@@ -221,7 +222,7 @@ def jennrich_test(r1, r2, n1, n2, *, form: str = "jennrich1970") -> CorrelationT
     Examples
     --------
     >>> import numpy as np
-    >>> from popaudit.correlation_tests import jennrich_test
+    >>> from popaudit.structure.tests import jennrich_test
     >>> r1 = np.array([[1, .5, .3], [.5, 1, .4], [.3, .4, 1]])
     >>> r2 = np.array([[1, .2, .3], [.2, 1, .1], [.3, .1, 1]])
     >>> res = jennrich_test(r1, r2, 200, 150)
@@ -271,7 +272,7 @@ def steiger_test(r1, r2, n1, n2) -> CorrelationTest:
     Examples
     --------
     >>> import numpy as np
-    >>> from popaudit.correlation_tests import steiger_test
+    >>> from popaudit.structure.tests import steiger_test
     >>> r1 = np.array([[1, .5], [.5, 1]])
     >>> r2 = np.array([[1, .3], [.3, 1]])
     >>> round(steiger_test(r1, r2, 103, 103).statistic, 4)  # (51.5 - 3) * dz^2
@@ -309,6 +310,7 @@ def _mantel_vectors(a: np.ndarray, b: np.ndarray, method: str):
     return x, bt, iu
 
 
+@with_x64
 def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
                 alternative: str = "greater", seed=None) -> CorrelationTest:
     r"""Mantel permutation test of association between two symmetric matrices.
@@ -346,7 +348,7 @@ def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
     Examples
     --------
     >>> import numpy as np
-    >>> from popaudit.correlation_tests import mantel_test
+    >>> from popaudit.structure.tests import mantel_test
     >>> a = np.array([[1, .6, .5, .1], [.6, 1, .4, 0], [.5, .4, 1, .2], [.1, 0, .2, 1]])
     >>> res = mantel_test(a, a, n_perm=999)   # 4! = 24 permutations: exact
     >>> res.method, round(res.statistic, 3), round(res.pvalue, 4)
@@ -426,7 +428,7 @@ def pairwise_difference_tests(r1, r2, *, se_diff=None, n1=None, n2=None,
     Examples
     --------
     >>> import numpy as np
-    >>> from popaudit.correlation_tests import pairwise_difference_tests
+    >>> from popaudit.structure.tests import pairwise_difference_tests
     >>> r1 = np.array([[1, .5, .3], [.5, 1, .4], [.3, .4, 1]])
     >>> r2 = np.array([[1, .2, .3], [.2, 1, .1], [.3, .1, 1]])
     >>> pairwise_difference_tests(r1, r2, n1=200, n2=150)["p_holm"].round(4).tolist()

@@ -46,17 +46,17 @@ from __future__ import annotations
 
 import itertools
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from popaudit.datasets.codebook import _load as _codebook
-from popaudit.datasets.codebook import codebook_items
-from popaudit.io import _format_of, read_table
-from popaudit.survey import WVS_MISSING_CODES, Item, Survey
+from popaudit._inference import warn as _warn
+from popaudit.data.codebook import codebook as _codebook
+from popaudit.data.codebook import codebook_items
+from popaudit.data.io import _format_of, read_table
+from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey
 
 __all__ = [
     "DEMOGRAPHIC_COLUMNS",
@@ -405,17 +405,17 @@ def _resolve_weight(frame: pd.DataFrame, weight, n_countries: int) -> str | None
     if weight == "auto":
         want = "W_WEIGHT" if n_countries <= 1 else "S018"
         if want not in frame.columns:
-            warnings.warn(f"no {want} column in the data: the survey is unweighted "
+            _warn(f"no {want} column in the data: the survey is unweighted "
                           f"({'within-country' if want == 'W_WEIGHT' else 'pooled'} analyses "
-                          f"use {want})", UserWarning, stacklevel=3)
+                          f"use {want})")
             return None
         return want
     if weight not in frame.columns:
         raise KeyError(f"weight column {weight!r} not in the data; WVS-7 weights are W_WEIGHT "
                        "(within a country) and S018 (equilibrated, for pooling countries)")
     if weight == "W_WEIGHT" and n_countries > 1:
-        warnings.warn("W_WEIGHT is a within-country weight; pooling several countries usually "
-                      "calls for the equilibrated weight S018", UserWarning, stacklevel=3)
+        _warn("W_WEIGHT is a within-country weight; pooling several countries usually "
+                      "calls for the equilibrated weight S018")
     return weight
 
 

@@ -1,7 +1,7 @@
 """Exploratory factor analysis of ordinal items, number of factors, and factor recovery.
 
 Everything here works on correlation matrices — normally polychoric ones
-(:func:`popaudit.polychoric`) — so that a simulated population's factor
+(:func:`popaudit.structure.polychoric`) — so that a simulated population's factor
 structure can be read against gold's:
 
 - :func:`efa`: exploratory factor analysis through factor-analyzer (minres or
@@ -28,7 +28,7 @@ import pandas as pd
 from factor_analyzer import FactorAnalyzer, Rotator
 from scipy import linalg, optimize, stats
 
-from popaudit.survey import Survey
+from popaudit.data.survey import Survey
 
 __all__ = [
     "CONGRUENCE_BANDS",
@@ -65,13 +65,13 @@ CONGRUENCE_BANDS: tuple[tuple[float, str], ...] = ((0.95, "equal"), (0.85, "fair
 # input handling
 # --------------------------------------------------------------------------------------------
 def _polychoric(survey: Survey):
-    from popaudit.polychoric import polychoric
+    from popaudit.structure.polychoric import polychoric
 
     return polychoric(survey)
 
 
 def _polychoric_batch(codes, weights, n_categories):
-    from popaudit.polychoric import polychoric_batch
+    from popaudit.structure.polychoric import polychoric_batch
 
     return np.asarray(polychoric_batch(codes, weights, n_categories=n_categories), dtype=float)
 
@@ -416,7 +416,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     >>> lam = np.array([[.8, 0], [.7, 0], [.6, 0], [0, .7], [0, .6], [0, .5]])
     >>> r = lam @ lam.T
     >>> np.fill_diagonal(r, 1.0)
-    >>> res = pa.factors.efa(r, 2, n_obs=500)
+    >>> res = pa.structure.factors.efa(r, 2, n_obs=500)
     >>> np.round(np.abs(res.loadings.to_numpy()), 2)[:, 0]
     array([0.8, 0.7, 0.6, 0. , 0. , 0. ])
     >>> round(res.fit.chi_square, 6), res.fit.dof
@@ -549,7 +549,7 @@ def sampling_adequacy(data, *, n_obs: float | None = None, item_names=None) -> S
     .5 / (1 + 2 * .5) = .25, so KMO = .25 / (.25 + .0625) = .8.
 
     >>> r = np.full((4, 4), 0.5); np.fill_diagonal(r, 1.0)
-    >>> res = pa.factors.sampling_adequacy(r, n_obs=100)
+    >>> res = pa.structure.factors.sampling_adequacy(r, n_obs=100)
     >>> round(res.kmo, 12), res.bartlett_dof
     (0.8, 6)
     """
@@ -677,7 +677,7 @@ def parallel_analysis(data, *, n_draws: int = 100, quantile: float = 0.95, seed=
     Examples
     --------
     >>> import popaudit as pa  # doctest: +SKIP
-    >>> res = pa.factors.parallel_analysis(pa.datasets.wvs_like(n=500, seed=0), n_draws=20,
+    >>> res = pa.structure.factors.parallel_analysis(pa.datasets.wvs_like(n=500, seed=0), n_draws=20,
     ...                                    seed=1)  # doctest: +SKIP
     """
     survey = _as_survey(data)
@@ -729,7 +729,7 @@ def congruence_band(phi):
     Examples
     --------
     >>> import popaudit as pa
-    >>> pa.factors.congruence_band(0.97), pa.factors.congruence_band(0.9)
+    >>> pa.structure.factors.congruence_band(0.97), pa.structure.factors.congruence_band(0.9)
     ('equal', 'fair similarity')
     """
     arr = np.asarray(phi, dtype=float)
@@ -758,7 +758,7 @@ def congruence_matrix(x, y) -> pd.DataFrame:
     --------
     >>> import numpy as np, popaudit as pa
     >>> x = np.array([[1., 0], [1, 0], [0, 1]]); y = np.array([[1., 1], [1, 1], [0, 1]])
-    >>> pa.factors.congruence_matrix(x, y).round(4).to_numpy()
+    >>> pa.structure.factors.congruence_matrix(x, y).round(4).to_numpy()
     array([[1.    , 0.8165],
            [0.    , 0.5774]])
     """
@@ -818,7 +818,7 @@ def congruence(x, target) -> Congruence:
     --------
     >>> import numpy as np, popaudit as pa
     >>> g = np.array([[.8, .1], [.7, .0], [.1, .6], [.0, .7]])
-    >>> c = pa.factors.congruence(g * 0.9, g)
+    >>> c = pa.structure.factors.congruence(g * 0.9, g)
     >>> round(c.overall, 6), list(c.bands)
     (1.0, ['equal', 'equal'])
     """
@@ -896,7 +896,7 @@ def align_loadings(loadings, target, *, method: str = "orthogonal") -> Alignment
     --------
     >>> import numpy as np, popaudit as pa
     >>> g = np.array([[.8, .1], [.7, .0], [.1, .6], [.0, .7]])
-    >>> a = pa.factors.align_loadings(-g[:, ::-1], g, method="match")
+    >>> a = pa.structure.factors.align_loadings(-g[:, ::-1], g, method="match")
     >>> a.matched, a.signs
     ({'F1': 'F2', 'F2': 'F1'}, {'F1': -1, 'F2': -1})
     """

@@ -16,7 +16,7 @@
   distances, per subgroup, per split and overall, and the Modal Diversity
   Score per stratum (:class:`SubgroupFidelity`).
 
-Subgroup labels follow :func:`popaudit.distributions.subgroup_label`:
+Subgroup labels follow :func:`popaudit.data.distributions.subgroup_label`:
 ``"sex=female"`` for a single-axis subgroup and
 ``"sex=female & age_group=25-34"`` for a crossing, the columns in the order the
 stratum lists them.
@@ -25,17 +25,17 @@ stratum lists them.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from popaudit.distributions import AnswerDistributions, answer_distributions, subgroup_label
-from popaudit.marginal import compare_marginals
-from popaudit.modal import compare_modes, modal_diversity
-from popaudit.survey import Survey
+from popaudit._inference import warn as _warn
+from popaudit.data.distributions import AnswerDistributions, answer_distributions, subgroup_label
+from popaudit.data.survey import Survey
+from popaudit.metrics.marginal import compare_marginals
+from popaudit.metrics.modal import compare_modes, modal_diversity
 
 __all__ = [
     "FIDELITY_METRICS",
@@ -354,7 +354,7 @@ class Subgroups:
         Examples
         --------
         >>> import popaudit as pa
-        >>> from popaudit.wvs import wvs_survey
+        >>> from popaudit.data.wvs import wvs_survey
         >>> gold = wvs_survey(pa.datasets.wvs_like_frame(n=600, seed=0))
         >>> strata = pa.crossed_strata(["sex", "age_group", "ethnicity"])
         >>> sg = pa.define_subgroups(gold, strata, min_size=1).compositional_split("sex")
@@ -467,8 +467,8 @@ def define_subgroups(survey: Survey, strata, *, min_size: int = 30) -> Subgroups
         shown = ", ".join(f"{r.subgroup!r} (n={r.n_respondents})"
                           for r in excluded.head(20).itertuples())
         more = f" and {len(excluded) - 20} more" if len(excluded) > 20 else ""
-        warnings.warn(f"{len(excluded)} subgroup(s) below the minimum cell size {min_size} "
-                      f"excluded: {shown}{more}", UserWarning, stacklevel=2)
+        _warn(f"{len(excluded)} subgroup(s) below the minimum cell size {min_size} "
+                      f"excluded: {shown}{more}")
     if not parts:
         raise ValueError(f"no subgroup has at least {min_size} respondents; lower min_size")
     gold = _concat(parts, survey.name)
@@ -601,8 +601,8 @@ def prediction_distributions(table: pd.DataFrame, subgroups: Subgroups, *,
     if small:
         sizes = subgroups.table.set_index("subgroup")["n_respondents"]
         shown = ", ".join(f"{lab!r} (n={int(sizes[lab])})" for lab in small[:20])
-        warnings.warn(f"predictions for {len(small)} subgroup(s) below the minimum cell size "
-                      f"{subgroups.min_size} are dropped: {shown}", UserWarning, stacklevel=2)
+        _warn(f"predictions for {len(small)} subgroup(s) below the minimum cell size "
+                      f"{subgroups.min_size} are dropped: {shown}")
     use = labels.isin(kept).to_numpy()
     if not use.any():
         raise ValueError("no prediction is for a kept subgroup")
@@ -740,9 +740,8 @@ def _sim_distributions(subgroups: Subgroups, sim, name, kw) -> tuple[AnswerDistr
                              f"are not subgroups of the gold population: {unknown[:10]}")
         small = sorted(set(sim.labels) & (known - set(subgroups.labels)))
         if small:
-            warnings.warn(f"simulated distributions for {len(small)} subgroup(s) below the "
-                          f"minimum cell size {subgroups.min_size} are dropped: {small[:20]}",
-                          UserWarning, stacklevel=3)
+            _warn(f"simulated distributions for {len(small)} subgroup(s) below the "
+                          f"minimum cell size {subgroups.min_size} are dropped: {small[:20]}")
         keep = [lab for lab in subgroups.labels if lab in set(sim.labels)]
         return sim.select(subgroups=keep), None
     raise TypeError("sim must be a Survey, AnswerDistributions or a prediction DataFrame, got "
@@ -814,8 +813,8 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
     sim_labels = set(np.asarray(sim_d.labels)[has])
     missing = tuple(lab for lab in gold.labels if lab not in sim_labels)
     if missing:
-        warnings.warn(f"the simulated population {pop!r} has no answers for {len(missing)} kept "
-                      f"subgroup(s), left out: {list(missing[:20])}", UserWarning, stacklevel=2)
+        _warn(f"the simulated population {pop!r} has no answers for {len(missing)} kept "
+                      f"subgroup(s), left out: {list(missing[:20])}")
     keep = [lab for lab in gold.labels if lab in sim_labels]
     if not keep:
         raise ValueError(f"the simulated population {pop!r} covers none of the kept subgroups")

@@ -9,7 +9,7 @@ Two layers:
   :func:`kl_divergence`, :func:`scale_mean`, :func:`scale_sd`,
   :func:`normalised_variance`, :func:`is_degenerate`;
 * :func:`compare_marginals`, which compares a gold and a simulated population
-  (surveys or :class:`~popaudit.distributions.AnswerDistributions`) item by
+  (surveys or :class:`~popaudit.data.distributions.AnswerDistributions`) item by
   item and subgroup by subgroup and returns a :class:`MarginalResult`.
 
 Ordinal and binary items get every metric; nominal items get total variation,
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import rel_entr
 
-from popaudit.distributions import align
+from popaudit.data.distributions import align
 
 __all__ = [
     "NOMINAL_METRICS",
@@ -410,7 +410,7 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
         match in names, codes and kind (:func:`~popaudit.check_compatible`).
     by : str or list of str, optional
         Demographic columns defining subgroups for survey inputs (see
-        :func:`~popaudit.distributions.align`); None compares whole populations.
+        :func:`~popaudit.data.distributions.align`); None compares whole populations.
     kl_smoothing : float
         Additive smoothing for :func:`kl_divergence` (default ``1e-6``,
         reported in the result).

@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from popaudit.distributions import AnswerDistributions, align, answer_distributions
-from popaudit.survey import Survey
+from popaudit.data.distributions import AnswerDistributions, align, answer_distributions
+from popaudit.data.survey import Survey
 
 __all__ = [
     "SIM_TIE_POLICIES",
@@ -190,7 +190,7 @@ class ModalResult:
         Pairs skipped: gold has no distribution; gold has one but the
         simulated population does not.
     by, population, reference, only_gold, only_sim
-        As in :class:`~popaudit.marginal.MarginalResult`.
+        As in :class:`~popaudit.metrics.marginal.MarginalResult`.
     """
 
     per_pair: pd.DataFrame

@@ -24,8 +24,8 @@ import pandas as pd
 from factor_analyzer import Rotator
 from scipy import linalg
 
-from popaudit.factors import congruence, efa
-from popaudit.survey import Item, Survey
+from popaudit.data.survey import Item, Survey
+from popaudit.structure.factors import congruence, efa
 
 __all__ = [
     "CONSTANTS",
@@ -142,7 +142,7 @@ def indicator_table() -> pd.DataFrame:
     Examples
     --------
     >>> import popaudit as pa
-    >>> t = pa.inglehart_welzel.indicator_table()
+    >>> t = pa.maps.inglehart_welzel.indicator_table()
     >>> t.loc["Y002", "sources"], int(t.loc["Q164", "sign"])
     ('Q154, Q155', -1)
     """
@@ -181,7 +181,7 @@ def autonomy_index(q8, q14, q15, q17) -> np.ndarray:
     Examples
     --------
     >>> import popaudit as pa
-    >>> pa.inglehart_welzel.autonomy_index([1, 2, 1], [1, 2, 2], [2, 1, -1], [2, 1, 2])
+    >>> pa.maps.inglehart_welzel.autonomy_index([1, 2, 1], [1, 2, 2], [2, 1, -1], [2, 1, 2])
     array([ 2., -2., nan])
     """
     parts = []
@@ -203,7 +203,7 @@ def postmaterialist_index(q154, q155) -> np.ndarray:
     Examples
     --------
     >>> import popaudit as pa
-    >>> pa.inglehart_welzel.postmaterialist_index([1, 2, 1, 4, -1], [3, 4, 2, 2, 1])
+    >>> pa.maps.inglehart_welzel.postmaterialist_index([1, 2, 1, 4, -1], [3, 4, 2, 2, 1])
     array([ 1.,  3.,  2.,  3., nan])
     """
     a = _clean(q154, "Q154", _SOURCE_CODES["Q154"])
@@ -257,7 +257,7 @@ def indicators(data, *, indices: str = "compute") -> pd.DataFrame:
     ...                     "Q17": [2, 1], "Q184": [1, 5], "Q254": [1, 5], "Q45": [1, 3],
     ...                     "Q154": [1, 2], "Q155": [3, 4], "Q46": [2, 1], "Q182": [1, 7],
     ...                     "Q209": [3, 1], "Q57": [2, 1]})
-    >>> pa.inglehart_welzel.indicators(raw).loc[:, ["Q164", "Y003", "Q254", "Y002"]]
+    >>> pa.maps.inglehart_welzel.indicators(raw).loc[:, ["Q164", "Y003", "Q254", "Y002"]]
        Q164  Y003  Q254  Y002
     0  10.0   2.0   1.0   1.0
     1   NaN  -2.0   NaN   3.0
@@ -318,7 +318,7 @@ def weighted_pairwise_corr(x, weights=None, *, names=None) -> tuple[np.ndarray, 
     --------
     >>> import numpy as np, popaudit as pa
     >>> x = np.array([[1., 2, 1], [2, 1, np.nan], [3, 5, 2], [4, 3, 4], [np.nan, 1, 3]])
-    >>> r, n = pa.inglehart_welzel.weighted_pairwise_corr(x)
+    >>> r, n = pa.maps.inglehart_welzel.weighted_pairwise_corr(x)
     >>> bool(np.isclose(r[0, 1], np.corrcoef(x[:4, 0], x[:4, 1])[0, 1])), int(n[0, 2])
     (True, 3)
     """
@@ -592,7 +592,7 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
     Examples
     --------
     >>> import popaudit as pa
-    >>> model = pa.inglehart_welzel.fit_map(pa.datasets.wvs_like(n=2000, seed=0))
+    >>> model = pa.maps.inglehart_welzel.fit_map(pa.datasets.wvs_like(n=2000, seed=0))
     >>> model.loadings.round(2).loc[["Q164", "Q182"]]
           tradrat  survself
     Q164    -0.79     -0.05
@@ -632,7 +632,7 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
         t = np.asarray(rot.rotation_)
         eig = vals
     else:
-        from popaudit.polychoric import polychoric
+        from popaudit.structure.polychoric import polychoric
 
         pc = polychoric(_indicator_survey(ind[used].reset_index(drop=True), None if sw is None
                                           else w))
@@ -960,7 +960,7 @@ def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "offic
     >>> import popaudit as pa
     >>> gold = pa.datasets.wvs_like(n=2000, seed=0)
     >>> sim = pa.datasets.shuffled(gold, seed=1)
-    >>> cm = pa.inglehart_welzel.cultural_map(gold, {"shuffled": sim}, n_boot=200, seed=0)
+    >>> cm = pa.maps.inglehart_welzel.cultural_map(gold, {"shuffled": sim}, n_boot=200, seed=0)
     >>> cm.structure.congruence.query("dimension == 'overall'")[["population", "band_vs_gold"]]
       population band_vs_gold
     2       gold        equal

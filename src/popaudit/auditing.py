@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
-from popaudit import inglehart_welzel as iw
-from popaudit.distributions import AnswerDistributions
-from popaudit.marginal import compare_marginals
-from popaudit.modal import compare_modes
+from popaudit.data.distributions import AnswerDistributions
+from popaudit.data.survey import Survey, check_compatible
+from popaudit.maps import inglehart_welzel as iw
+from popaudit.metrics.marginal import compare_marginals
+from popaudit.metrics.modal import compare_modes
 from popaudit.report import Report, tidy
-from popaudit.survey import Survey, check_compatible
 
 __all__ = ["audit"]
 
@@ -56,7 +56,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         Demographic columns whose crossing defines the subgroups for the
         subgroup-level marginal and modal metrics.
     ties : {"any", "fractional", "strict"}
-        Tie policy of modal accuracy (see :func:`popaudit.modal.compare_modes`).
+        Tie policy of modal accuracy (see :func:`popaudit.metrics.modal.compare_modes`).
     kl_smoothing : float
         Additive smoothing of the KL divergence.
     structure : bool
@@ -66,7 +66,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
     factors : int, optional
         Number of factors for the exploratory factor comparison (Procrustes
         alignment, Tucker congruence with its noise floor; see
-        :func:`popaudit.factors.compare_factors`) over the ordinal items; None
+        :func:`popaudit.structure.factors.compare_factors`) over the ordinal items; None
         skips it.
     cultural_map : bool, optional
         Place every population on gold's Inglehart-Welzel map and check each
@@ -171,7 +171,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
 
 
 def _structure(gold, surveys, n_boot, n_null, seed, say, tables, results, summary_rows):
-    from popaudit.structure import compare_correlations
+    from popaudit.structure.comparison import compare_correlations
 
     for name, sim in surveys.items():
         say(f"correlation structure (polychoric, {n_boot} bootstrap draws, {n_null} gold "
@@ -196,7 +196,7 @@ def _structure(gold, surveys, n_boot, n_null, seed, say, tables, results, summar
 
 
 def _factors(gold, surveys, n_factors, n_null, seed, say, tables, results, summary_rows):
-    from popaudit.factors import compare_factors
+    from popaudit.structure.factors import compare_factors
 
     ordinal = [it.name for it in gold.items if it.kind != "nominal"]
     g = gold.select(ordinal)
@@ -243,8 +243,8 @@ def _cultural_map(gold, surveys, n_boot, seed, say, tables, results, summary_row
 
 
 def _fairness(subgroups, pops, n_boot, seed, say, tables, results, summary_rows):
-    from popaudit.disparity import subgroup_disparity
-    from popaudit.subgroups import subgroup_fidelity
+    from popaudit.subgroups.definition import subgroup_fidelity
+    from popaudit.subgroups.disparity import subgroup_disparity
 
     fids = {}
     for name, sim in pops.items():

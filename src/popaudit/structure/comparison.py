@@ -27,14 +27,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from popaudit._inference import with_x64
 from popaudit._kernels import resample as _rs
-from popaudit.correlation_tests import (
+from popaudit.data.survey import Survey, check_compatible
+from popaudit.structure import polychoric as _polychoric
+from popaudit.structure.tests import (
     jennrich_statistic,
     mantel_test,
     pairwise_difference_tests,
     steiger_statistic,
 )
-from popaudit.survey import Survey, check_compatible
 
 __all__ = ["CorrelationComparison", "MatrixComparison", "compare_correlations"]
 
@@ -839,13 +841,6 @@ def _spectrum_table(level, kind, obs, boot, floor, opts) -> pd.DataFrame:
 # inputs
 
 
-def _polychoric_module():
-    """The polychoric component (imported lazily: it pulls in JAX kernels)."""
-    import importlib
-
-    return importlib.import_module("popaudit.polychoric")
-
-
 def _kish_pairwise(valid: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """Pairwise-complete sample sizes (Kish effective sizes when weighted): ``(p, p)``."""
     v = valid.astype(float)
@@ -906,6 +901,7 @@ def _resolve_seed(seed) -> list[np.random.Generator]:
 # the public function
 
 
+@with_x64
 def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=None,
                          n_boot: int = 1000, n_null: int = 1000, seed=None,
                          ci: float = 0.95, ci_method: str = "auto",
@@ -924,7 +920,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     gold, sim : Survey, polychoric result or correlation matrix
         Two :class:`~popaudit.Survey` objects (respondent-level data: every
         statistic, bootstrap CIs and noise floors), or two results of
-        :func:`popaudit.polychoric` / two square correlation DataFrames (only the
+        :func:`popaudit.structure.polychoric` / two square correlation DataFrames (only the
         statistics that need no resampling, and the tests when sample sizes are
         known).
     level : {"individual", "ecological"}, optional
@@ -996,7 +992,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     n_perm : int
         Permutations of the Mantel test (and of ``test_pvalue="permutation"``).
     jennrich_form : {"jennrich1970", "psych"}
-        See :func:`popaudit.correlation_tests.jennrich_test`.
+        See :func:`popaudit.structure.tests.jennrich_test`.
     pair_se : {"auto", "bootstrap", "polychoric", "fisher"}
         Standard error of the per-pair Fisher-z differences. ``"auto"``:
         bootstrap when resampling is possible, else the polychoric standard
@@ -1037,7 +1033,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     ``*_diff`` is sim minus gold. Tests: Jennrich (1970), Steiger (as
     ``psych::cortest.normal``), Mantel (H0 *no association*), and per-pair
     Fisher-z tests with Holm and Benjamini-Hochberg adjustment
-    (:mod:`popaudit.correlation_tests`).
+    (:mod:`popaudit.structure.tests`).
 
     **Noise floor.** A simulated population of :math:`n_{sim}` respondents
     cannot match gold better than another real sample of :math:`n_{sim}` would.
@@ -1086,9 +1082,6 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     >>> round(float(res.statistic("jennrich")["pvalue"]), 4)
     0.0005
     """
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
     if level is None:
         level = "individual"
     if level not in ("individual", "ecological"):
@@ -1267,7 +1260,7 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
     comps = []
     fits = (None, None)
     if len(ordinal) >= 2:
-        pcm = _polychoric_module()
+        pcm = _polychoric
         go, so = gold.select(ordinal), sim.select(ordinal)
         fit_g = pcm.polychoric(go)
         fit_s = pcm.polychoric(so)

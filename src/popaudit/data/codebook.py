@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from popaudit.survey import Item
+from popaudit.data.survey import Item
 
 __all__ = [
     "IW_POLES",
@@ -32,7 +32,7 @@ IW_POLES: dict[str, tuple[str, str]] = {
 
 @lru_cache(maxsize=1)
 def _load() -> dict:
-    text = resources.files("popaudit.datasets").joinpath("wvs7_codebook.json").read_text(
+    text = resources.files("popaudit.data").joinpath("wvs7_codebook.json").read_text(
         encoding="utf-8")
     return json.loads(text)
 
@@ -121,7 +121,7 @@ def official_value_labels(country: str = "SGP") -> dict[str, dict[int, str]]:
     Item columns get their category labels plus the WVS missing codes
     (-1 don't know ... -5 missing) and item-specific missing codes (Q254: 5);
     demographic columns get their category labels (Q290 for ``country``).
-    Suitable for :func:`popaudit.io.write_table`.
+    Suitable for :func:`popaudit.data.io.write_table`.
     """
     cb = _load()
     missing = {int(k): v for k, v in cb["missing_codes"].items()}

@@ -1,0 +1,14 @@
+"""Subgroups: definition, per-subgroup fidelity, disparity across subgroups, bias tables.
+
+Modules load on first attribute access (``popaudit.subgroups.<module>``), like the top level.
+"""
+
+import importlib
+
+_MODULES = ("definition", "disparity")
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")
