@@ -1,24 +1,68 @@
-"""What every component shares: float64 scope, seeds, resampling summaries, effective sizes.
+"""What every component shares, written once: precision scope, warnings, seeds, resampling
+summaries (noise floors, bootstrap intervals, p-values, multiple testing), effective sample
+sizes, and the correlation-matrix check.
 
-Written once here and imported by the components (marginal and modal floors, structure,
-factors, subgroup disparity, the cultural map, networks). Nothing in this module knows
-about items or surveys beyond arrays and labels.
+The components (marginal and modal floors, structure, factors, subgroup disparity, the
+cultural map, networks) import from here; nothing in this module knows about items or
+surveys beyond arrays and labels.
+
+Conventions
+-----------
+* Draws are arrays with the draw axis given by ``axis`` (default last); non-finite draws are
+  ignored (a bootstrap replicate on which a statistic is undefined does not count).
+* A p-value from ``n`` resampled statistics of which ``count`` are at least as extreme as the
+  observed one is ``(count + 1) / (n + 1)`` (Davison & Hinkley 1997, eq. 4.11): never 0, and
+  exact under the null for permutation tests.
+* Seeds: ``int | numpy.random.Generator | None``. :func:`resolve_seed` turns any of them into
+  a generator *and* the integer that reproduces it, which every result records in
+  ``settings["seed"]``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import sys
 import warnings
+from collections.abc import Callable
 
 import jax
+import numpy as np
+from scipy import stats
 
-__all__ = ["warn", "with_x64", "x64"]
+__all__ = [
+    "DISTANCE",
+    "SIMILARITY",
+    "TWO_SIDED",
+    "adjust_pvalues",
+    "bootstrap_bias",
+    "bootstrap_interval",
+    "check_correlation_matrix",
+    "floor_summary",
+    "harmonic_mean_offdiag",
+    "kish_n",
+    "kish_pairwise",
+    "renamed_arguments",
+    "resampling_pvalue",
+    "resolve_seed",
+    "seed_from_name",
+    "spawn",
+    "warn",
+    "with_x64",
+    "x64",
+]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
+#: How a statistic reads against its noise floor: larger is worse (RMSE, W1), smaller is
+#: worse (correlation of correlations, congruence), or both ways (a signed difference).
+DISTANCE, SIMILARITY, TWO_SIDED = "distance", "similarity", "two-sided"
 
+
+# --------------------------------------------------------------------------------------------
+# precision and warnings
+# --------------------------------------------------------------------------------------------
 def x64():
     """Context manager: JAX float64 inside popaudit's own computations only.
 
@@ -53,3 +97,330 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def renamed_arguments(**old_to_new: str) -> Callable:
+    """Decorator: accept old keyword names for one release, with a ``DeprecationWarning``.
+
+    >>> @renamed_arguments(ci="confidence_level")
+    ... def f(*, confidence_level=0.95):
+    ...     return confidence_level
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     f(ci=0.9), w[0].category.__name__
+    (0.9, 'DeprecationWarning')
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both {old!r} (deprecated) and "
+                                        f"{new!r}; pass {new!r} only")
+                    warn(f"{func.__name__}(): {old!r} is deprecated, use {new!r}",
+                         DeprecationWarning)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+# --------------------------------------------------------------------------------------------
+# seeds
+# --------------------------------------------------------------------------------------------
+def resolve_seed(seed) -> tuple[np.random.Generator, int]:
+    """``(generator, integer)`` from ``int | numpy.random.Generator | None``.
+
+    The integer reproduces the run: ``np.random.default_rng(integer)`` is the generator
+    returned. ``None`` takes fresh entropy (recorded, so the run can be repeated); a
+    ``Generator`` is advanced by one draw of the integer, so successive calls with the same
+    generator differ, as numpy users expect.
+
+    >>> rng, s = resolve_seed(7)
+    >>> s, rng.integers(100) == np.random.default_rng(7).integers(100)
+    (7, np.True_)
+    """
+    if isinstance(seed, np.random.Generator):
+        value = int(seed.integers(0, 2**63 - 1))
+    elif seed is None:
+        value = int(np.random.SeedSequence().entropy)
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        value = int(seed)
+    else:
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got "
+                        f"{type(seed).__name__}")
+    return np.random.default_rng(value), value
+
+
+def spawn(seed, n: int) -> list[np.random.Generator]:
+    """``n`` independent generators (SeedSequence children) from an integer seed.
+
+    Equal to ``np.random.default_rng(seed).spawn(n)`` for a fresh integer seed: streams for
+    parallel work that never overlap, whatever order they are consumed in.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed.spawn(n)
+    return [np.random.default_rng(c) for c in np.random.SeedSequence(int(seed)).spawn(n)]
+
+
+def seed_from_name(seed: int, name: str) -> int:
+    """A task's seed from the run's integer seed and the task's name (stable across runs,
+    machines, worker counts and task order).
+
+    >>> seed_from_name(0, "model-a/persona") == seed_from_name(0, "model-a/persona")
+    True
+    """
+    digest = hashlib.sha256(str(name).encode("utf-8")).digest()
+    words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+    return int(np.random.SeedSequence([int(seed), *words]).generate_state(2, np.uint64)
+               .view(np.uint64)[0] >> np.uint64(1))
+
+
+# --------------------------------------------------------------------------------------------
+# resampling summaries
+# --------------------------------------------------------------------------------------------
+def _finite(draws) -> np.ndarray:
+    d = np.asarray(draws, dtype=float)
+    return d[np.isfinite(d)]
+
+
+def resampling_pvalue(count, n):
+    """``(count + 1) / (n + 1)``: the p-value of a bootstrap or permutation reference."""
+    return (np.asarray(count, dtype=float) + 1.0) / (np.asarray(n, dtype=float) + 1.0)
+
+
+def floor_summary(observed: float, draws, direction: str, level: float) -> dict:
+    """Where an observed statistic stands in its noise-floor draws.
+
+    Returns ``floor_median``, ``floor_low`` / ``floor_high`` (the ``level`` quantile on the
+    bad side: the upper one for distances, the lower one for similarities, both for
+    two-sided statistics), ``floor_percentile`` (mid-rank of the observed value, in %),
+    ``floor_p`` (resampling p-value of "no worse than sampling noise") and ``beyond_floor``.
+    ``direction`` is :data:`DISTANCE`, :data:`SIMILARITY`, :data:`TWO_SIDED`, or anything
+    else for a descriptor without a floor (all NaN).
+
+    >>> floor_summary(0.9, np.arange(100) / 100, DISTANCE, 0.95)["beyond_floor"]
+    False
+    """
+    out = {"floor_median": np.nan, "floor_low": np.nan, "floor_high": np.nan,
+           "floor_percentile": np.nan, "floor_p": np.nan, "beyond_floor": None}
+    if draws is None or direction not in (DISTANCE, SIMILARITY, TWO_SIDED):
+        return out
+    d = _finite(draws)
+    if d.size == 0 or not np.isfinite(observed):
+        return out
+    tol = 1e-12 * max(1.0, abs(observed))
+    n_lt = np.sum(d < observed - tol)
+    n_le = np.sum(d <= observed + tol)
+    n_ge = np.sum(d >= observed - tol)
+    out["floor_median"] = float(np.median(d))
+    out["floor_percentile"] = float(100.0 * (n_lt + 0.5 * (n_le - n_lt)) / d.size)
+    if direction == DISTANCE:
+        out["floor_high"] = float(np.quantile(d, level))
+        out["floor_p"] = float(resampling_pvalue(n_ge, d.size))
+        out["beyond_floor"] = bool(observed > out["floor_high"])
+    elif direction == SIMILARITY:
+        out["floor_low"] = float(np.quantile(d, 1.0 - level))
+        out["floor_p"] = float(resampling_pvalue(n_le, d.size))
+        out["beyond_floor"] = bool(observed < out["floor_low"])
+    else:
+        a = (1.0 - level) / 2.0
+        out["floor_low"], out["floor_high"] = (float(v) for v in np.quantile(d, [a, 1 - a]))
+        out["floor_p"] = float(min(1.0, 2.0 * resampling_pvalue(min(n_le, n_ge), d.size)))
+        out["beyond_floor"] = bool(observed < out["floor_low"] or observed > out["floor_high"])
+    return out
+
+
+def _nan_draws(draws, axis: int) -> np.ndarray:
+    d = np.asarray(draws, dtype=float)
+    return np.where(np.isfinite(d), d, np.nan), axis
+
+
+def bootstrap_bias(point, draws, *, axis: int = -1) -> np.ndarray:
+    """Bootstrap estimate of the bias, ``mean(draws) - point`` (non-finite draws ignored)."""
+    d, axis = _nan_draws(draws, axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(d, axis=axis) - np.asarray(point, dtype=float)
+
+
+def bootstrap_se(draws, *, axis: int = -1) -> np.ndarray:
+    """Bootstrap standard error (``ddof=1``; non-finite draws ignored)."""
+    d, axis = _nan_draws(draws, axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(d, axis=axis, ddof=1)
+
+
+def bootstrap_interval(point, draws, *, confidence_level: float = 0.95,
+                       method: str = "basic", axis: int = -1,
+                       bounds: tuple[float, float] | None = None,
+                       squared: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``(estimate, ci_low, ci_high)`` of a statistic from its bootstrap draws.
+
+    With :math:`b = \overline{\theta^*} - \hat\theta` the bootstrap bias and :math:`q_a`
+    the quantiles of the draws:
+
+    * ``"percentile"``: :math:`[q_{a/2}, q_{1-a/2}]`, estimate :math:`\hat\theta` (the
+      sampling variability of the observed value);
+    * ``"basic"``: :math:`[2\hat\theta - q_{1-a/2}, 2\hat\theta - q_{a/2}]`, estimate
+      :math:`\hat\theta - b`;
+    * ``"shifted"``: the percentile interval moved by :math:`-2b` (it keeps the skewness
+      of the draws), estimate :math:`\hat\theta - b`.
+
+    ``squared=True`` corrects on the squared scale (RMSE, Frobenius norm: sampling noise
+    adds its variance to the mean square) and takes square roots after clipping at 0.
+    ``bounds`` clips estimate and interval to the statistic's possible values. Vectorised:
+    ``point`` broadcasts against ``draws`` with ``axis`` removed; draws that are not finite
+    are ignored, and fewer than two finite draws give NaN.
+
+    >>> est, lo, hi = bootstrap_interval(1.0, np.array([0.8, 1.0, 1.2, 1.4]),
+    ...                                  method="percentile", confidence_level=0.5)
+    >>> float(est), float(lo), float(hi)
+    (1.0, 0.95, 1.25)
+    """
+    if method not in ("basic", "percentile", "shifted"):
+        raise ValueError(f"ci_method must be 'basic', 'percentile' or 'shifted', got {method!r}")
+    d, axis = _nan_draws(draws, axis)
+    point = np.asarray(point, dtype=float)
+    a = (1.0 - confidence_level) / 2.0
+    enough = np.sum(np.isfinite(d), axis=axis) >= 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if method == "percentile":
+            q = np.nanquantile(d, [a, 1 - a], axis=axis)
+            est, lo, hi = point + 0.0 * q[0], q[0], q[1]
+        else:
+            t, t_star = (point ** 2, d ** 2) if squared else (point, d)
+            bias = np.nanmean(t_star, axis=axis) - t
+            q = np.nanquantile(t_star, [a, 1 - a], axis=axis)
+            if method == "shifted":
+                lo, hi = q[0] - 2 * bias, q[1] - 2 * bias
+            else:
+                lo, hi = 2 * t - q[1], 2 * t - q[0]
+            est = t - bias
+            if squared:
+                est, lo, hi = (np.sqrt(np.maximum(v, 0.0)) for v in (est, lo, hi))
+    if bounds is not None:
+        est, lo, hi = (np.clip(v, *bounds) for v in (est, lo, hi))
+    est, lo, hi = (np.where(enough & np.isfinite(point), v, np.nan) for v in (est, lo, hi))
+    return est, lo, hi
+
+
+def adjust_pvalues(pvalues, method: str = "holm") -> np.ndarray:
+    """Multiple-testing adjustment over the finite p-values (NaN stays NaN).
+
+    ``method``: ``"holm"``, ``"bonferroni"``, ``"bh"`` / ``"fdr_bh"`` (Benjamini–Hochberg),
+    ``"by"`` (Benjamini–Yekutieli) or ``"none"``. Holm and Bonferroni through pingouin,
+    the false-discovery rates through scipy.
+
+    >>> adjust_pvalues([0.01, 0.04, np.nan, 0.03], "holm").round(2).tolist()
+    [0.03, 0.06, nan, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    if method == "none":
+        return p.copy()
+    if not ok.any():
+        return out
+    if method in ("holm", "bonferroni"):
+        import pingouin  # imported here: it pulls in statsmodels (seconds) for this one call
+
+        out[ok] = np.asarray(pingouin.multicomp(p[ok], method=method)[1], dtype=float)
+    elif method in ("bh", "fdr_bh", "by", "fdr_by"):
+        out[ok] = stats.false_discovery_control(p[ok], method=method[-2:])
+    else:
+        raise ValueError(f"p_adjust must be 'holm', 'bonferroni', 'bh', 'by' or 'none', got "
+                         f"{method!r}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# effective sample sizes
+# --------------------------------------------------------------------------------------------
+def kish_n(weights, n: int | None = None) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2`` (``n`` when unweighted)."""
+    if weights is None:
+        if n is None:
+            raise ValueError("give weights or n")
+        return float(n)
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / np.sum(w * w))
+
+
+def kish_pairwise(valid: np.ndarray, weights=None) -> np.ndarray:
+    """``(p, p)`` pairwise-complete sample sizes (Kish effective sizes when weighted).
+
+    ``valid`` is the ``(n, p)`` boolean mask of answered items.
+    """
+    v = np.asarray(valid, dtype=float)
+    if weights is None:
+        return v.T @ v
+    w = np.asarray(weights, dtype=float)
+    s1 = (v * w[:, None]).T @ v
+    s2 = (v * (w * w)[:, None]).T @ v
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s2 > 0, s1 * s1 / s2, 0.0)
+
+
+def harmonic_mean_offdiag(n, *, names=None, on_zero: str = "raise") -> float:
+    """Harmonic mean of the off-diagonal pairwise counts of a ``(p, p)`` matrix.
+
+    The sample size implied by a pairwise-complete correlation matrix. A pair with no
+    respondent in common raises (``on_zero="raise"``, naming the pair when ``names`` are
+    given) or gives 0 (``on_zero="zero"``).
+    """
+    n = np.asarray(n, dtype=float)
+    iu = np.triu_indices(n.shape[0], 1)
+    x = n[iu]
+    if np.any(x <= 0):
+        if on_zero == "zero":
+            return 0.0
+        k = int(np.argmax(x <= 0))
+        pair = ("" if names is None else
+                f" ({names[iu[0][k]]!r} and {names[iu[1][k]]!r})")
+        raise ValueError(f"some item pairs have no respondent in common{pair}; the correlation "
+                         "matrix is not estimable for them: drop one item of each such pair")
+    return float(x.size / np.sum(1.0 / x))
+
+
+# --------------------------------------------------------------------------------------------
+# correlation matrices
+# --------------------------------------------------------------------------------------------
+def check_correlation_matrix(r, *, names=None, what: str = "the correlation matrix",
+                             atol: float = 1e-8, unit_diagonal: bool = True) -> np.ndarray:
+    """A square, finite, symmetric matrix with unit diagonal, as float64 — or a clear error.
+
+    The one validator of every component that accepts a correlation matrix. Errors name the
+    offending pair or item (``names``) and say what to do. Positive definiteness is not
+    required here; the functions that need it check it themselves and say so.
+    """
+    arr = np.asarray(r, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{what} must be square, got shape {arr.shape}")
+    p = arr.shape[0]
+    names = [f"V{i + 1}" for i in range(p)] if names is None else [str(x) for x in names]
+    if len(names) != p:
+        raise ValueError(f"{len(names)} item names for a {p} x {p} matrix")
+    if not np.all(np.isfinite(arr)):
+        i, j = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{what}: the correlation between {names[i]!r} and {names[j]!r} is "
+                         f"{arr[i, j]}, not finite (no respondent answered both?); drop one of "
+                         "the items")
+    if not np.allclose(arr, arr.T, atol=atol, rtol=0):
+        i, j = np.unravel_index(int(np.argmax(np.abs(arr - arr.T))), arr.shape)
+        raise ValueError(f"{what} is not symmetric: entries ({names[i]!r}, {names[j]!r}) and "
+                         f"({names[j]!r}, {names[i]!r}) differ by {abs(arr[i, j] - arr[j, i]):.3g}")
+    if unit_diagonal and not np.allclose(np.diag(arr), 1.0, atol=atol, rtol=0):
+        j = int(np.argmax(np.abs(np.diag(arr) - 1)))
+        raise ValueError(f"{what}: the diagonal entry of {names[j]!r} is {arr[j, j]:g}, not 1; "
+                         "pass a correlation (not covariance) matrix")
+    return arr

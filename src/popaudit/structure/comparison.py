@@ -27,7 +27,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from popaudit._inference import with_x64
+from popaudit._inference import (
+    DISTANCE,
+    SIMILARITY,
+    TWO_SIDED,
+    adjust_pvalues,
+    bootstrap_interval,
+    check_correlation_matrix,
+    floor_summary,
+    harmonic_mean_offdiag,
+    kish_n,
+    kish_pairwise,
+    renamed_arguments,
+    resampling_pvalue,
+    resolve_seed,
+    spawn,
+    with_x64,
+)
 from popaudit._kernels import resample as _rs
 from popaudit.data.survey import Survey, check_compatible
 from popaudit.structure import polychoric as _polychoric
@@ -41,7 +57,7 @@ from popaudit.structure.tests import (
 __all__ = ["CorrelationComparison", "MatrixComparison", "compare_correlations"]
 
 # direction of each statistic: what "worse than the floor" means
-DISTANCE, SIMILARITY, TWO_SIDED, DESCRIPTOR = "distance", "similarity", "two-sided", "descriptor"
+DESCRIPTOR = "descriptor"  # no floor: a property of one matrix, not a gap
 _DIRECTIONS = {
     "rmse": DISTANCE, "mae": DISTANCE, "max_abs_diff": DISTANCE, "frobenius": DISTANCE,
     "pearson": SIMILARITY, "spearman": SIMILARITY, "sign_agreement": SIMILARITY,
@@ -391,33 +407,8 @@ def _quantiles(draws: np.ndarray, qs) -> np.ndarray:
 
 def _floor_summary(obs: float, draws: np.ndarray | None, direction: str,
                    level: float) -> dict:
-    out = {"floor_median": np.nan, "floor_low": np.nan, "floor_high": np.nan,
-               "floor_percentile": np.nan, "floor_p": np.nan, "beyond_floor": pd.NA}
-    if draws is None or direction == DESCRIPTOR:
-        return out
-    d = np.asarray(draws, float)
-    d = d[np.isfinite(d)]
-    if d.size == 0 or not np.isfinite(obs):
-        return out
-    tol = 1e-12 * max(1.0, abs(obs))
-    n_le = np.sum(d <= obs + tol)
-    n_ge = np.sum(d >= obs - tol)
-    out["floor_median"] = float(np.median(d))
-    out["floor_percentile"] = float(100.0 * (np.sum(d < obs - tol) + 0.5 * (
-        n_le - np.sum(d < obs - tol))) / d.size)
-    if direction == DISTANCE:
-        out["floor_high"] = float(np.quantile(d, level))
-        out["floor_p"] = (1.0 + n_ge) / (1.0 + d.size)
-        out["beyond_floor"] = bool(obs > out["floor_high"])
-    elif direction == SIMILARITY:
-        out["floor_low"] = float(np.quantile(d, 1.0 - level))
-        out["floor_p"] = (1.0 + n_le) / (1.0 + d.size)
-        out["beyond_floor"] = bool(obs < out["floor_low"])
-    else:
-        a = (1.0 - level) / 2.0
-        out["floor_low"], out["floor_high"] = (float(v) for v in np.quantile(d, [a, 1 - a]))
-        out["floor_p"] = min(1.0, 2.0 * (1.0 + min(n_le, n_ge)) / (1.0 + d.size))
-        out["beyond_floor"] = bool(obs < out["floor_low"] or obs > out["floor_high"])
+    out = floor_summary(obs, draws, direction, level)
+    out["beyond_floor"] = pd.NA if out["beyond_floor"] is None else out["beyond_floor"]
     return out
 
 
@@ -439,7 +430,7 @@ def _reference_summary(obs: float, draws: np.ndarray | None, direction: str, pre
         if np.isfinite(obs) and direction in (DISTANCE, SIMILARITY):
             # how often a structure-free population scores at least as well
             better = d <= obs if direction == DISTANCE else d >= obs
-            out["null_p"] = (1.0 + np.sum(better)) / (1.0 + d.size)
+            out["null_p"] = float(resampling_pvalue(np.sum(better), d.size))
     else:
         a = (1.0 - level) / 2.0
         out["ceiling_median"] = float(np.median(d))
@@ -616,7 +607,7 @@ def _test_pvalue(name: str, obs: float, df: float, method: str, floor_draws, per
                             else "n_perm > 0"))
     d = np.asarray(draws, float)
     d = d[np.isfinite(d)]
-    pval = (1.0 + np.sum(d >= obs)) / (1.0 + d.size)
+    pval = resampling_pvalue(np.sum(d >= obs), d.size)
     return {"pvalue": float(pval), "p_method": f"{method} ({d.size})",
             "note": f"asymptotic p = {p_asym:.3g}"}
 
@@ -638,49 +629,18 @@ def _statistic_range(name: str, p: int) -> tuple[float, float]:
 
 def _bootstrap_interval(name: str, obs: float, draws: np.ndarray, ci_level: float,
                         method: str, p: int) -> dict:
-    r"""Point estimate and CI from bootstrap draws of a statistic.
+    """Point estimate and CI of one statistic (:func:`popaudit._inference.bootstrap_interval`).
 
-    With :math:`b = \overline{\theta^*} - \hat\theta` the bootstrap estimate of
-    the bias, the ``estimate`` is :math:`\hat\theta - b` (``"shifted"``,
-    ``"basic"``) and the interval is
-
-    * ``"shifted"``: :math:`[q_{a/2} - 2b, q_{1-a/2} - 2b]`, the percentile
-      interval moved by twice the bias (the draws scatter around
-      :math:`\hat\theta + b \approx \theta + 2b`); it keeps the skewness of the
-      draws, as the percentile interval does;
-    * ``"basic"``: :math:`[2\hat\theta - q_{1-a/2}, 2\hat\theta - q_{a/2}]`;
-    * ``"percentile"``: :math:`[q_{a/2}, q_{1-a/2}]` and ``estimate`` = ``value``:
-      the sampling variability of the observed value, not an interval for the
-      population value of a biased statistic.
-
-    For RMSE and the Frobenius norm the correction is made on the squared scale,
-    where sampling noise adds its variance (E[MSE_hat] = MSE + v,
-    E[MSE*] = MSE_hat + v), then square-rooted after clipping at 0. Bounds are
-    clipped to the statistic's range.
+    RMSE and the Frobenius norm are corrected on the squared scale, where sampling noise adds
+    its variance (E[MSE_hat] = MSE + v, E[MSE*] = MSE_hat + v); bounds are the statistic's
+    possible values.
     """
-    alpha = 1.0 - ci_level
-    d = np.asarray(draws, float)
-    d = d[np.isfinite(d)]
-    if d.size < 2 or not np.isfinite(obs):
-        return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "ci_method": method}
-    if method == "percentile":
-        lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-        return {"estimate": obs, "ci_low": lo, "ci_high": hi, "ci_method": method}
-    squared = name in _SQUARED_SCALE
-    t, t_star = (obs ** 2, d ** 2) if squared else (obs, d)
-    bias = t_star.mean() - t
-    q_lo, q_hi = np.quantile(t_star, [alpha / 2, 1 - alpha / 2])
-    if method == "shifted":
-        lo, hi = q_lo - 2 * bias, q_hi - 2 * bias
-    else:
-        lo, hi = 2 * t - q_hi, 2 * t - q_lo
-    est = t - bias
-    if squared:
-        est, lo, hi = (float(np.sqrt(max(v, 0.0))) for v in (est, lo, hi))
-        return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": f"{method} (squared)"}
-    rmin, rmax = _statistic_range(name, p)
-    est, lo, hi = (float(np.clip(v, rmin, rmax)) for v in (est, lo, hi))
-    return {"estimate": est, "ci_low": lo, "ci_high": hi, "ci_method": method}
+    squared = name in _SQUARED_SCALE and method != "percentile"
+    est, lo, hi = bootstrap_interval(obs, draws, confidence_level=ci_level, method=method,
+                                     squared=squared,
+                                     bounds=None if squared else _statistic_range(name, p))
+    return {"estimate": float(est), "ci_low": float(lo), "ci_high": float(hi),
+            "ci_method": f"{method} (squared)" if squared else method}
 
 
 def _pairs_table(level, kind, names, g, s, *, boot_gold, boot_sim, floor, n_pair, opts,
@@ -757,12 +717,8 @@ def _pair_tests_safe(g, s, se, n_pair, names) -> pd.DataFrame:
         tab = pairwise_difference_tests(g, s, se_diff=se_fill, names=names)
         for c in ("z", "pvalue", "p_holm", "p_bh"):
             tab.loc[~ok, c] = np.nan
-        if ok.any():
-            import pingouin
-
-            pv = tab.loc[ok, "pvalue"].to_numpy()
-            tab.loc[ok, "p_holm"] = np.asarray(pingouin.multicomp(pv, method="holm")[1], float)
-            tab.loc[ok, "p_bh"] = stats.false_discovery_control(pv)
+        tab["p_holm"] = adjust_pvalues(tab["pvalue"], "holm")
+        tab["p_bh"] = adjust_pvalues(tab["pvalue"], "bh")
         return tab
     if se is not None:
         return pairwise_difference_tests(g, s, se_diff=se, names=names)
@@ -806,8 +762,8 @@ def _items_table(level, kind, names, g, s, draws: _Draws, opts) -> pd.DataFrame:
         tab["floor_median"] = np.nanmedian(fd, axis=0)
         tab["floor_high"] = np.nanquantile(fd, opts["floor_level"], axis=0)
         finite = np.isfinite(fd)
-        tab["floor_p"] = (1.0 + np.sum((fd >= dev[None, :]) & finite, axis=0)) / (
-            1.0 + finite.sum(axis=0))
+        tab["floor_p"] = resampling_pvalue(np.sum((fd >= dev[None, :]) & finite, axis=0),
+                                           finite.sum(axis=0))
         tab["beyond_floor"] = dev > tab["floor_high"].to_numpy()
     tab = tab.sort_values("mean_abs_deviation", ascending=False, kind="stable")
     tab.insert(4, "rank", np.arange(1, p + 1))
@@ -841,28 +797,8 @@ def _spectrum_table(level, kind, obs, boot, floor, opts) -> pd.DataFrame:
 # inputs
 
 
-def _kish_pairwise(valid: np.ndarray, w: np.ndarray | None) -> np.ndarray:
-    """Pairwise-complete sample sizes (Kish effective sizes when weighted): ``(p, p)``."""
-    v = valid.astype(float)
-    if w is None:
-        return v.T @ v
-    s1 = (v * w[:, None]).T @ v
-    s2 = (v * (w * w)[:, None]).T @ v
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(s2 > 0, s1 * s1 / s2, 0.0)
-
-
-def _harmonic_offdiag(n: np.ndarray) -> float:
-    x = _upper(np.asarray(n, float))
-    if np.any(x <= 0):
-        return 0.0
-    return float(x.size / np.sum(1.0 / x))
-
-
-def _kish(w: np.ndarray | None, n: int) -> float:
-    if w is None:
-        return float(n)
-    return float(w.sum() ** 2 / np.sum(w * w))
+def _harmonic(n: np.ndarray) -> float:
+    return harmonic_mean_offdiag(n, on_zero="zero")
 
 
 def _is_polychoric_result(x) -> bool:
@@ -880,31 +816,24 @@ def _as_corr_frame(x, what: str) -> pd.DataFrame:
     else:
         raise TypeError(f"{what} must be a Survey, a polychoric result or a correlation "
                         f"matrix, got {type(x).__name__}")
-    arr = c.to_numpy(dtype=float)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{what} correlation matrix must be square, got {arr.shape}")
+    if c.shape[0] != c.shape[1]:
+        raise ValueError(f"{what} correlation matrix must be square, got {c.shape}")
     if list(c.index) != list(c.columns):
         raise ValueError(f"{what} correlation matrix must have the same row and column labels")
-    if not np.all(np.isfinite(arr)):
-        i, j = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{what} correlation between {c.index[i]!r} and {c.columns[j]!r} is "
-                         "not finite; drop one of the items")
+    arr = check_correlation_matrix(c.to_numpy(dtype=float), names=list(c.index),
+                                   what=f"{what} correlation matrix")
     return pd.DataFrame(arr, index=[str(v) for v in c.index], columns=[str(v) for v in c.index])
-
-
-def _resolve_seed(seed) -> list[np.random.Generator]:
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return rng.spawn(6)
 
 
 # ----------------------------------------------------------------------------------------
 # the public function
 
 
+@renamed_arguments(sim="simulated", ci="confidence_level")
 @with_x64
-def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=None,
+def compare_correlations(gold, simulated, *, level: str | None = None, by=None, items=None,
                          n_boot: int = 1000, n_null: int = 1000, seed=None,
-                         ci: float = 0.95, ci_method: str = "auto",
+                         confidence_level: float = 0.95, ci_method: str = "auto",
                          floor: str = "independent", floor_level: float = 0.95,
                          sign_threshold: float | str = 0.1, n_eigen: int = 5,
                          n: tuple[float, float] | None = None,
@@ -917,7 +846,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
 
     Parameters
     ----------
-    gold, sim : Survey, polychoric result or correlation matrix
+    gold, simulated : Survey, polychoric result or correlation matrix
         Two :class:`~popaudit.Survey` objects (respondent-level data: every
         statistic, bootstrap CIs and noise floors), or two results of
         :func:`popaudit.structure.polychoric` / two square correlation DataFrames (only the
@@ -944,8 +873,8 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
         and the split-half ceiling). 0 disables them.
     seed : int or numpy.random.Generator, optional
         Seed of every random draw; the same seed gives the same result.
-    ci : float
-        Confidence level of the bootstrap intervals.
+    confidence_level : float
+        Confidence level of the bootstrap intervals (``ci`` before 0.2, deprecated).
     ci_method : {"auto", "shifted", "basic", "percentile"}
         How ``estimate``, ``ci_low`` and ``ci_high`` come from the bootstrap
         draws. ``"shifted"``: bias-corrected ``estimate`` and the percentile
@@ -1082,6 +1011,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     >>> round(float(res.statistic("jennrich")["pvalue"]), 4)
     0.0005
     """
+    sim, ci = simulated, confidence_level
     if level is None:
         level = "individual"
     if level not in ("individual", "ecological"):
@@ -1116,7 +1046,8 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
     if by is not None and level != "ecological":
         raise ValueError("by= defines the subgroups of the ecological level; pass "
                          "level='ecological' (the individual level compares respondents)")
-    rngs = _resolve_seed(seed)
+    seed_value = resolve_seed(seed)[1]
+    rngs = spawn(seed_value, 6)
     if ci_method == "auto":
         ci_method = "percentile" if level == "ecological" else "shifted"
     opts = {"ci": ci, "ci_method": ci_method, "floor_level": floor_level,
@@ -1125,8 +1056,7 @@ def compare_correlations(gold, sim, *, level: str | None = None, by=None, items=
             "mantel_method": mantel_method, "n_perm": int(n_perm), "test_pvalue": test_pvalue,
             "rng_mantel": rngs[5], "floor_independent": floor == "independent"}
     settings = {"level": level, "n_boot": int(n_boot), "n_null": int(n_null),
-                "seed": seed if not isinstance(seed, np.random.Generator) else "Generator",
-                "ci": ci, "ci_method": ci_method, "floor": floor, "floor_level": floor_level,
+                "seed": seed_value, "confidence_level": ci, "ci_method": ci_method, "floor": floor, "floor_level": floor_level,
                 "sign_threshold": sign_threshold, "test_pvalue": test_pvalue,
                 "n_perm": int(n_perm), "jennrich_form": jennrich_form, "pair_se": pair_se,
                 "mantel_method": mantel_method}
@@ -1188,7 +1118,7 @@ def _individual_matrices(gold, sim, *, items, n, opts, settings, notes) -> Matri
     elif _is_polychoric_result(gold) and _is_polychoric_result(sim):
         n_pair = (gold.n.loc[names, names].to_numpy(float),
                   sim.n.loc[names, names].to_numpy(float))
-        n1, n2 = _harmonic_offdiag(n_pair[0]), _harmonic_offdiag(n_pair[1])
+        n1, n2 = _harmonic(n_pair[0]), _harmonic(n_pair[1])
     if n_pair is not None:
         opts["n_tests"] = (n1, n2)
         settings.update(n_gold=n1, n_sim=n2)
@@ -1231,7 +1161,7 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
                          f"items (Cramér's V); have ordinal {ordinal}, nominal {nominal}")
     n_g, n_s = gold.n_respondents, sim.n_respondents
     w_g, w_s = gold.weights, sim.weights
-    n_sim_draw = round(_kish(w_s, n_s))
+    n_sim_draw = round(kish_n(w_s, n_s))
     settings.update(n_sim_floor=n_sim_draw)
     if w_s is not None:
         notes.append(f"sim is weighted: floor resamples have its Kish effective size "
@@ -1273,11 +1203,11 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
                 raise ValueError(f"{who} polychoric correlation of {ordinal[i]!r} and "
                                  f"{ordinal[j]!r} is undefined (no respondent answered both?); "
                                  "drop one with items=...")
-        n_pair = (_kish_pairwise(go.valid_mask, w_g), _kish_pairwise(so.valid_mask, w_s))
+        n_pair = (kish_pairwise(go.valid_mask, w_g), kish_pairwise(so.valid_mask, w_s))
         if n is not None:
             n1, n2 = (float(v) for v in n)
         else:
-            n1, n2 = _harmonic_offdiag(n_pair[0]), _harmonic_offdiag(n_pair[1])
+            n1, n2 = _harmonic(n_pair[0]), _harmonic(n_pair[1])
         if min(n1, n2) <= 3:
             notes.append("a pair of items has (almost) no respondents in common; no tests")
             opts["n_tests"] = None
@@ -1487,7 +1417,7 @@ def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, f
         if bootstrap == "both":
             draws.boot_gold = np.asarray(corr(batch_means(vg, mg_valid, wg, 1, boot)))
     if n_null:
-        sim_sizes = {grp[0]: round(_kish(ws[grp[2]] if weighted else None, grp[2].size))
+        sim_sizes = {grp[0]: round(kish_n(ws[grp[2]] if weighted else None, grp[2].size))
                      for grp in groups}
         fs = np.stack([_means_batch(_rs.multinomial_counts(rf, sim_sizes[grp[0]], wg[grp[1]],
                                                            n_null),

@@ -28,7 +28,9 @@ import pandas as pd
 from factor_analyzer import FactorAnalyzer, Rotator
 from scipy import linalg, optimize, stats
 
+from popaudit._inference import check_correlation_matrix, harmonic_mean_offdiag
 from popaudit.data.survey import Survey
+from popaudit.structure.polychoric import polychoric, polychoric_batch
 
 __all__ = [
     "CONGRUENCE_BANDS",
@@ -64,36 +66,20 @@ CONGRUENCE_BANDS: tuple[tuple[float, str], ...] = ((0.95, "equal"), (0.85, "fair
 # --------------------------------------------------------------------------------------------
 # input handling
 # --------------------------------------------------------------------------------------------
-def _polychoric(survey: Survey):
-    from popaudit.structure.polychoric import polychoric
-
-    return polychoric(survey)
-
-
 def _polychoric_batch(codes, weights, n_categories):
-    from popaudit.structure.polychoric import polychoric_batch
-
     return np.asarray(polychoric_batch(codes, weights, n_categories=n_categories), dtype=float)
-
-
-def _harmonic_pairwise_n(n: np.ndarray) -> float:
-    off = n[~np.eye(n.shape[0], dtype=bool)].astype(float)
-    if np.any(off <= 0):
-        raise ValueError("some item pairs have no respondent in common; the correlation "
-                         "matrix is not estimable for them")
-    return float(off.size / np.sum(1.0 / off))
 
 
 def _as_corr(data, item_names=None) -> tuple[np.ndarray, tuple[str, ...], float | None]:
     """(R, item names, n implied by the input or None) from any accepted input."""
     implied_n = None
     if isinstance(data, Survey):
-        data = _polychoric(data)
+        data = polychoric(data)
     if hasattr(data, "corr") and not isinstance(data, (pd.DataFrame, np.ndarray)):
         # a PolychoricResult (or anything carrying .corr and optionally .n)
         pair_n = getattr(data, "n", None)
         if pair_n is not None:
-            implied_n = _harmonic_pairwise_n(np.asarray(pair_n, dtype=float))
+            implied_n = harmonic_mean_offdiag(pair_n, names=list(data.corr.columns))
         data = data.corr
     if isinstance(data, pd.DataFrame):
         if list(data.index) != list(data.columns) and not isinstance(data.index, pd.RangeIndex):
@@ -114,16 +100,7 @@ def _as_corr(data, item_names=None) -> tuple[np.ndarray, tuple[str, ...], float 
         names = tuple(f"V{i + 1}" for i in range(p))
     if p < 3:
         raise ValueError(f"factor analysis needs at least 3 items, got {p}")
-    if not np.all(np.isfinite(r)):
-        i, j = np.argwhere(~np.isfinite(r))[0]
-        raise ValueError(f"correlation between {names[i]!r} and {names[j]!r} is {r[i, j]}; "
-                         "drop items without a finite correlation")
-    if not np.allclose(r, r.T, atol=1e-8):
-        raise ValueError("the correlation matrix is not symmetric")
-    if not np.allclose(np.diag(r), 1.0, atol=1e-8):
-        j = int(np.argmax(np.abs(np.diag(r) - 1)))
-        raise ValueError(f"diagonal entry of {names[j]!r} is {r[j, j]}, not 1: pass a "
-                         "correlation matrix, not a covariance matrix")
+    r = check_correlation_matrix(r, names=names)
     if np.any(np.abs(r) > 1 + 1e-12):
         i, j = np.argwhere(np.abs(r) > 1 + 1e-12)[0]
         raise ValueError(f"correlation between {names[i]!r} and {names[j]!r} is {r[i, j]}")

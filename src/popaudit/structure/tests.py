@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from popaudit._inference import with_x64
+from popaudit._inference import (
+    adjust_pvalues,
+    check_correlation_matrix,
+    resampling_pvalue,
+    with_x64,
+)
 from popaudit._kernels import resample as _rs
 
 __all__ = [
@@ -91,16 +96,9 @@ class CorrelationTest:
 
 
 def _as_matrix(r, what: str) -> np.ndarray:
-    arr = np.asarray(r.to_numpy() if isinstance(r, pd.DataFrame) else r, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{what} must be a square correlation matrix, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        i, j = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{what} has a non-finite entry at ({i}, {j}); estimate every pair "
-                         "or select the items that have one")
-    if not np.allclose(arr, arr.T, atol=1e-10):
-        raise ValueError(f"{what} is not symmetric")
-    return arr
+    names = list(r.index) if isinstance(r, pd.DataFrame) else None
+    arr = r.to_numpy() if isinstance(r, pd.DataFrame) else r
+    return check_correlation_matrix(arr, names=names, what=what, unit_diagonal=False)
 
 
 def _check_pair(r1, r2) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +381,7 @@ def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
     if exact:
         pval = k / null.size
     else:
-        pval = (1 + k) / (1 + n_perm)
+        pval = float(resampling_pvalue(k, n_perm))
     note = None
     if not np.isfinite(obs):
         note = "a matrix has constant off-diagonal entries; the matrix correlation is undefined"
@@ -457,14 +455,8 @@ def pairwise_difference_tests(r1, r2, *, se_diff=None, n1=None, n2=None,
             raise ValueError("se_diff must be positive and finite for every pair")
     z = dz / se
     pv = 2.0 * stats.norm.sf(np.abs(z))
-    p_holm = np.full_like(pv, np.nan)
-    p_bh = np.full_like(pv, np.nan)
-    ok = np.isfinite(pv)  # NaN only where both correlations are +-1 with the same sign
-    if ok.any():
-        import pingouin
-
-        p_holm[ok] = np.asarray(pingouin.multicomp(pv[ok], method="holm")[1], float)
-        p_bh[ok] = stats.false_discovery_control(pv[ok], method="bh")
+    # NaN only where both correlations are +-1 with the same sign
+    p_holm, p_bh = adjust_pvalues(pv, "holm"), adjust_pvalues(pv, "bh")
     return pd.DataFrame({
         "item_a": [names[i] for i in iu[0]], "item_b": [names[j] for j in iu[1]],
         "r_gold": a[iu], "r_sim": b[iu], "difference": b[iu] - a[iu], "z": z,
