@@ -18,15 +18,15 @@ def main() -> None:
     sims = pa.datasets.simulated_populations(gold, seed=1)
     cmps = {name: pa.compare_correlations(gold, sims[name], n_boot=200, n_null=200, seed=0)
             for name in ("persona", "finetuned", "shuffled")}
-    fig = pa.plots.correlation_heatmaps(cmps["shuffled"].gold, cmps["shuffled"].sim,
+    fig = pa.plots.plot_correlation_heatmaps(cmps["shuffled"].gold, cmps["shuffled"].sim,
                                         titles=("gold", "shuffled", "shuffled - gold"))
     fig.savefig(OUT / "structure_heatmaps.png", dpi=80, bbox_inches="tight")
-    ax = pa.plots.noise_floor(cmps, "rmse")
+    ax = pa.plots.plot_noise_floor(cmps, "rmse")
     ax.figure.savefig(OUT / "noise_floor_rmse.png", dpi=90, bbox_inches="tight")
     cm = pa.maps.inglehart_welzel.cultural_map(gold, sims, n_boot=500, seed=0)
-    ax = pa.plots.cultural_map(cm, subgroups=False)
+    ax = pa.plots.plot_cultural_map(cm, subgroups=False)
     ax.figure.savefig(OUT / "cultural_map.png", dpi=90, bbox_inches="tight")
-    fig = pa.plots.loadings(cm.gold_loadings, cm.simulated_loadings)
+    fig = pa.plots.plot_loadings(cm.gold_loadings, cm.simulated_loadings)
     fig.savefig(OUT / "iw_loadings.png", dpi=80, bbox_inches="tight")
     plt.close("all")
 

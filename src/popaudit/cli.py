@@ -59,9 +59,9 @@ def _demo_figures(gold, sims, rep) -> dict:
     figs = {}
     gd = answer_distributions(gold)
     sd = {name: answer_distributions(s) for name, s in sims.items()}
-    figs["marginals"] = plots.marginal_bars(gd, sd, items=list(gold.item_names[:12]))
+    figs["marginals"] = plots.plot_marginals(gd, sd)
     per_sub = {name: rep.results[("modal", name)].per_subgroup for name in sims}
-    ax = plots.metric_by_subgroup(per_sub, "accuracy")
+    ax = plots.plot_subgroup_metric(per_sub, "accuracy")
     ax.set_title("Modal accuracy by subgroup (sex x age band)")
     figs["modal_accuracy_by_subgroup"] = ax.figure
     disp = rep.results.get(("disparity", "all"))
@@ -69,24 +69,24 @@ def _demo_figures(gold, sims, rep) -> dict:
         per = disp.per_subgroup
         two = {name: per[per["population"] == name] for name in ("persona", "finetuned")}
         for metric in ("accuracy", "nmae"):
-            ax = plots.metric_by_subgroup(two, metric, value="value", ci=("ci_low", "ci_high"))
+            ax = plots.plot_subgroup_metric(two, metric, value="value", ci=("ci_low", "ci_high"))
             ax.set_title(f"Study A subgroups: {metric} with bootstrap CIs")
             figs[f"subgroup_{metric}"] = ax.figure
     for name in ("persona", "shuffled"):
         cmp = rep.results.get(("structure", name))
         if cmp is not None:
-            figs[f"polychoric_{name}"] = plots.correlation_heatmaps(
+            figs[f"polychoric_{name}"] = plots.plot_correlation_heatmaps(
                 cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
     structural = {name: rep.results[("structure", name)] for name in sims
                   if ("structure", name) in rep.results}
     if structural:
-        ax = plots.noise_floor(structural, "rmse")
+        ax = plots.plot_noise_floor(structural, "rmse")
         ax.set_title("Polychoric RMSE against gold's noise floor")
         figs["noise_floor_rmse"] = ax.figure
     cm = rep.results.get(("cultural_map", "all"))
     if cm is not None:
-        figs["cultural_map"] = plots.cultural_map(cm, subgroups=False).figure
-        figs["iw_loadings"] = plots.loadings(cm.gold_loadings, cm.simulated_loadings)
+        figs["cultural_map"] = plots.plot_cultural_map(cm, subgroups=False).figure
+        figs["iw_loadings"] = plots.plot_loadings(cm.gold_loadings, cm.simulated_loadings)
     return figs
 
 
