@@ -29,7 +29,9 @@ from popaudit.metrics.marginal import (
 def prob_vectors(k_min=2, k_max=10):
     """Pairs of probability vectors of equal length K (with zeros allowed)."""
     def build(k):
-        vec = st.lists(st.floats(0, 1), min_size=k, max_size=k).filter(lambda v: sum(v) > 1e-3)
+        # no subnormals: scipy's jensenshannon overflows to inf on a 5e-324 share
+        vec = st.lists(st.floats(0, 1, allow_subnormal=False), min_size=k,
+                       max_size=k).filter(lambda v: sum(v) > 1e-3)
         return st.tuples(vec, vec)
     return st.integers(k_min, k_max).flatmap(build).map(
         lambda pq: tuple(np.asarray(v) / np.sum(v) for v in pq))

@@ -57,8 +57,9 @@ def test_explicit_invalid_codes():
 
 def test_inferred_items():
     df = pd.DataFrame({"Q1": [1, 2, 2, 4, -1], "Q2": [1, 2, 1, 2, 1]})
-    s = pa.Survey(df)
-    assert s.item("Q1").codes == (1, 2, 4)
+    with pytest.warns(UserWarning, match=r"item 'Q1': code\(s\) \[3\] inside the observed range"):
+        s = pa.Survey(df)
+    assert s.item("Q1").codes == (1, 2, 3, 4)  # never a hole in the scale
     assert s.item("Q1").kind == "ordinal"
     assert s.item("Q2").kind == "binary"
 

@@ -206,6 +206,21 @@ class AnswerDistributions:
             out[j, : it.n_categories] = it.codes
         return out
 
+    @property
+    def has_positions(self) -> bool:
+        """Whether any item declares option positions (else unit spacing throughout)."""
+        return any(it.positions is not None for it in self.items)
+
+    def position_matrix(self) -> np.ndarray:
+        """Option positions of each item (:meth:`popaudit.Item.scale_positions`), padded to
+        shape (P, Kmax) with each item's largest position (padding adds no distance)."""
+        out = np.zeros((self.n_items, self.kmax))
+        for j, it in enumerate(self.items):
+            pos = it.scale_positions()
+            out[j, : it.n_categories] = pos
+            out[j, it.n_categories:] = pos.max()
+        return out
+
     def with_name(self, name: str | None) -> AnswerDistributions:
         return _replace(self, name=name)
 

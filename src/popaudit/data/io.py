@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey
+from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey, _observed_codes
 
 __all__ = ["read_survey", "read_table", "write_table"]
 
@@ -34,6 +35,40 @@ def _need(module: str):
                           ) from exc
 
 
+def check_file(path: Path) -> None:
+    """Raise a ``ValueError`` naming the file when it is empty (zero bytes)."""
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes); nothing to read")
+
+
+def csv_header(path: Path, sep: str) -> list[str]:
+    """The header of a delimited text file, checked: not empty, no duplicate column names.
+
+    pandas renames a repeated column ``q1`` to ``q1.1``, which would then be read as an extra
+    item; a repeated name is an error here, naming the duplicates and the file.
+    """
+    check_file(path)
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        row = next(csv.reader(fh, delimiter=sep), None)
+    if not row or all(not c.strip() for c in row):
+        raise ValueError(f"{path}: the file has no header line (first line blank); nothing to "
+                         "read")
+    names = [c.strip() for c in row]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise ValueError(f"{path}: duplicate column name(s) {dup} in the header; each column "
+                         "must appear once (rename or drop the repeated columns)")
+    return names
+
+
+def check_rows(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Raise a ``ValueError`` naming the file when it has a header but no rows."""
+    if len(df) == 0:
+        raise ValueError(f"{path}: the file has no rows (a header with columns "
+                         f"{list(df.columns)[:10]} only)")
+    return df
+
+
 def read_table(path: str | os.PathLike, *, format: str | None = None,
                columns: Sequence[str] | None = None
                ) -> tuple[pd.DataFrame, dict[str, dict[int, str]]]:
@@ -44,6 +79,14 @@ def read_table(path: str | os.PathLike, *, format: str | None = None,
     data : DataFrame
     value_labels : dict
         ``{column: {code: label}}`` from SPSS/Stata files (empty for CSV/Parquet).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is empty, has a header but no rows, or (CSV) repeats a column name;
+        the message names the file.
     """
     path = Path(path)
     if not path.exists():
@@ -51,8 +94,11 @@ def read_table(path: str | os.PathLike, *, format: str | None = None,
     fmt = _format_of(path, format)
     cols = list(columns) if columns is not None else None
     labels: dict[str, dict[int, str]] = {}
+    check_file(path)
     if fmt in ("csv", "tsv"):
-        df = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", usecols=cols)
+        sep = "\t" if fmt == "tsv" else ","
+        csv_header(path, sep)
+        df = pd.read_csv(path, sep=sep, usecols=cols)
     elif fmt == "parquet":
         _need("pyarrow")
         df = pd.read_parquet(path, columns=cols)
@@ -70,7 +116,10 @@ def read_table(path: str | os.PathLike, *, format: str | None = None,
             labels[col] = clean
     else:
         raise ValueError(f"unknown format {fmt!r}")
-    return df, labels
+    if df.columns.duplicated().any():
+        dup = sorted(set(df.columns[df.columns.duplicated()]))
+        raise ValueError(f"{path}: duplicate column name(s) {dup}; each column must appear once")
+    return check_rows(df, path), labels
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None = None,
@@ -94,6 +143,32 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, format: str | None
     return path
 
 
+def item_from_values(name: str, values, value_labels: dict[int, str] | None,
+                     missing_codes: Sequence[int]) -> Item:
+    """An item's scale from a file: its value labels (the file's codebook) and observed codes.
+
+    With value labels, the scale is the labelled valid codes plus any other observed code;
+    without, the contiguous range of observed codes (:meth:`Item.infer`: holes are filled and
+    named in a warning, never dropped).
+    """
+    lab = value_labels or {}
+    if not lab:
+        return Item.infer(name, values, missing_codes=missing_codes)
+    valid_labelled = {c for c in lab if c not in missing_codes}
+    try:
+        observed = set(_observed_codes(name, values, missing_codes))
+    except ValueError:
+        if len(valid_labelled) < 2:
+            raise
+        observed = set()
+    codes = sorted(observed | valid_labelled)
+    if len(codes) < 2:
+        return Item.infer(name, values, missing_codes=missing_codes)
+    kind = "binary" if len(codes) == 2 else "ordinal"
+    return Item(name=name, codes=tuple(codes), labels=tuple(lab.get(c, str(c)) for c in codes),
+                kind=kind)
+
+
 def _items_with_labels(items, data: pd.DataFrame, labels, missing_codes) -> list:
     """Resolve item specs, turning value labels into category labels."""
     out = []
@@ -104,13 +179,7 @@ def _items_with_labels(items, data: pd.DataFrame, labels, missing_codes) -> list
         name = str(it)
         if name not in data.columns:
             raise KeyError(f"item column {name!r} not found in the file")
-        lab = labels.get(name, {})
-        valid_labelled = sorted(c for c in lab if c not in missing_codes)
-        observed = Item.infer(name, data[name], missing_codes=missing_codes)
-        codes = sorted(set(observed.codes) | set(valid_labelled)) if lab else list(observed.codes)
-        kind = "binary" if len(codes) == 2 else "ordinal"
-        item_labels = tuple(lab.get(c, str(c)) for c in codes) if lab else None
-        out.append(Item(name=name, codes=tuple(codes), labels=item_labels, kind=kind))
+        out.append(item_from_values(name, data[name], labels.get(name), missing_codes))
     return out
 
 

@@ -55,7 +55,7 @@ import pandas as pd
 from popaudit._inference import warn as _warn
 from popaudit.data.codebook import codebook as _codebook
 from popaudit.data.codebook import codebook_items
-from popaudit.data.io import _format_of, read_table
+from popaudit.data.io import _format_of, check_file, check_rows, csv_header, item_from_values, read_table
 from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey
 
 __all__ = [
@@ -448,13 +448,7 @@ def _resolve_items(items, columns: Sequence[str], labels: Mapping,
 
 
 def _infer_item(name: str, column: pd.Series, labels: Mapping) -> Item:
-    lab = labels.get(name, {})
-    observed = Item.infer(name, column, missing_codes=WVS_MISSING_CODES)
-    valid_labelled = sorted(c for c in lab if c >= 0)
-    codes = sorted(set(observed.codes) | set(valid_labelled))
-    kind = "binary" if len(codes) == 2 else "ordinal"
-    item_labels = tuple(lab.get(c, str(c)) for c in codes) if lab else None
-    return Item(name=name, codes=tuple(codes), labels=item_labels, kind=kind)
+    return item_from_values(name, column, labels.get(name), WVS_MISSING_CODES)
 
 
 def wvs_survey(frame: pd.DataFrame, *, country=None, items=None, weight="auto",
@@ -520,8 +514,7 @@ def _whole(v: pd.Series) -> bool:
 
 def _columns_of(path: Path, fmt: str) -> list[str]:
     if fmt in ("csv", "tsv"):
-        return list(pd.read_csv(path, sep=_sniff_sep(path) if fmt == "csv" else "\t",
-                                nrows=0).columns)
+        return csv_header(path, _sniff_sep(path) if fmt == "csv" else "\t")
     if fmt == "parquet":
         import pyarrow.parquet as pq
         return list(pq.read_schema(path).names)
@@ -613,6 +606,7 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
     if not path.exists():
         raise FileNotFoundError(f"no such WVS file: {path}")
     fmt = _format_of(path, format)
+    check_file(path)
     columns = _columns_of(path, fmt)
     upper = {str(c).upper(): c for c in columns}
     cb = _codebook()
@@ -630,7 +624,7 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
         wanted.append(weight.upper())
     use = list(dict.fromkeys(upper[c] for c in wanted if c in upper))
     if fmt == "csv":
-        data = pd.read_csv(path, sep=_sniff_sep(path), usecols=use)
+        data = check_rows(pd.read_csv(path, sep=_sniff_sep(path), usecols=use), path)
         labels: dict = {}
     else:
         data, labels = read_table(path, format=fmt, columns=use)

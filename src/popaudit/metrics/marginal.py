@@ -69,8 +69,31 @@ def _k(p: np.ndarray, n_categories) -> np.ndarray:
     return k
 
 
-def w1_ordinal(p, q, n_categories=None) -> np.ndarray:
-    """Wasserstein-1 distance on the ordinal scale, normalised by ``K - 1``.
+def _positions(p: np.ndarray, k: np.ndarray, positions) -> np.ndarray | None:
+    """Positions broadcast to ``p``'s shape, padding beyond K at the largest valid position
+    (so that padded categories add no distance); None for unit spacing."""
+    if positions is None:
+        return None
+    pos = np.asarray(positions, dtype=np.float64)
+    if pos.shape[-1] != p.shape[-1]:
+        raise ValueError(f"positions have {pos.shape[-1]} categories, probabilities "
+                         f"{p.shape[-1]}")
+    pos = np.broadcast_to(pos, p.shape)
+    valid = np.arange(p.shape[-1]) < k[..., None]
+    if not np.all(np.isfinite(np.where(valid, pos, 0.0))):
+        raise ValueError("positions must be finite numbers")
+    top = np.where(valid, pos, -np.inf).max(axis=-1, keepdims=True)
+    return np.where(valid, pos, top)
+
+
+def _diameter(pos: np.ndarray | None, k: np.ndarray) -> np.ndarray:
+    if pos is None:
+        return (k - 1).astype(np.float64)
+    return pos.max(axis=-1) - pos.min(axis=-1)
+
+
+def w1_ordinal(p, q, n_categories=None, positions=None) -> np.ndarray:
+    """Wasserstein-1 distance on the ordinal scale, normalised by the scale's diameter.
 
     Parameters
     ----------
@@ -78,19 +101,24 @@ def w1_ordinal(p, q, n_categories=None) -> np.ndarray:
         Probability vectors over ordered categories (zero-padded beyond ``K``).
     n_categories : int or array_like, optional
         ``K`` per vector (default: the length of the last axis).
+    positions : array_like, shape (..., Kmax), optional
+        Where each category sits on the scale (:attr:`popaudit.Item.positions`;
+        any order, ties allowed). Default: unit spacing ``0, 1, ..., K-1``.
 
     Returns
     -------
     ndarray, shape (...)
-        ``W1 / (K - 1)`` in [0, 1].
+        ``W1 / (max - min position)`` in [0, 1].
 
     Notes
     -----
-    Categories sit at unit spacing ``0, 1, ..., K-1`` whatever the codes, so
-    ``W1 = sum_{k<K-1} |F_p(k) - F_q(k)|`` with ``F`` the cumulative
-    distribution (Vallender 1973); dividing by the diameter ``K - 1`` maps it to
-    [0, 1] as in OpinionQA (Santurkar et al. 2023). For equally spaced codes this
-    equals W1 on the codes divided by ``max - min`` code.
+    With categories sorted by position ``x_(1) <= ... <= x_(K)``,
+    ``W1 = sum_k |F_p(k) - F_q(k)| (x_(k+1) - x_(k))`` with ``F`` the cumulative
+    distribution in position order (Vallender 1973); dividing by the diameter
+    ``x_(K) - x_(1)`` maps it to [0, 1] as in OpinionQA (Santurkar et al. 2023,
+    ``wasserstein_distance(pos, pos, p, q) / (max(pos) - min(pos))``). Unit
+    spacing gives ``W1 / (K - 1)``; for equally spaced codes this equals W1 on
+    the codes divided by ``max - min`` code.
 
     Examples
     --------
@@ -98,15 +126,25 @@ def w1_ordinal(p, q, n_categories=None) -> np.ndarray:
     1.0
     >>> float(w1_ordinal([0.5, 0.5, 0], [0, 0.5, 0.5]))
     0.5
+    >>> float(w1_ordinal([1, 0, 0], [0, 0, 1], positions=[1, 2, 1.5]))  # neutral listed last
+    0.5
     """
     p, q = _pair(p, q)
     k = _k(p, n_categories)
-    d = np.abs(np.cumsum(p, axis=-1) - np.cumsum(q, axis=-1))[..., :-1].sum(axis=-1)
-    return d / (k - 1)
+    pos = _positions(p, k, positions)
+    if pos is None:
+        d = np.abs(np.cumsum(p, axis=-1) - np.cumsum(q, axis=-1))[..., :-1].sum(axis=-1)
+        return d / (k - 1)
+    order = np.argsort(pos, axis=-1, kind="stable")
+    ps, qs = np.take_along_axis(p, order, -1), np.take_along_axis(q, order, -1)
+    xs = np.take_along_axis(pos, order, -1)
+    gaps = np.diff(xs, axis=-1)
+    d = (np.abs(np.cumsum(ps, axis=-1) - np.cumsum(qs, axis=-1))[..., :-1] * gaps).sum(axis=-1)
+    return d / _diameter(pos, k)
 
 
-def representativeness(p, q, n_categories=None) -> np.ndarray:
-    """OpinionQA representativeness ``1 - W1 / (K - 1)`` (1 = identical).
+def representativeness(p, q, n_categories=None, positions=None) -> np.ndarray:
+    """OpinionQA representativeness ``1 - W1 / diameter`` (1 = identical).
 
     Notes
     -----
@@ -118,7 +156,7 @@ def representativeness(p, q, n_categories=None) -> np.ndarray:
     >>> float(representativeness([0.5, 0.5, 0], [0, 0.5, 0.5]))
     0.5
     """
-    return 1.0 - w1_ordinal(p, q, n_categories)
+    return 1.0 - w1_ordinal(p, q, n_categories, positions)
 
 
 def js_distance(p, q) -> np.ndarray:
@@ -385,7 +423,7 @@ class MarginalResult:
             f"by={list(self.by) or 'overall'})"),
             (f"  pairs compared: {self.n_pairs} (ordinal {n_ord}, nominal {n_nom}); "
             f"skipped empty: {skipped}"),
-            (f"  ordinal: W1/(K-1) {get('w1_norm', 'ordinal')}, representativeness "
+            (f"  ordinal: W1/diameter {get('w1_norm', 'ordinal')}, representativeness "
             f"{get('representativeness', 'ordinal')}, JS {get('js_distance', 'ordinal')}, "
             f"TV {get('total_variation', 'ordinal')}, Hellinger {get('hellinger', 'ordinal')}, "
             f"KL {get('kl_divergence', 'ordinal')} (smoothing {self.kl_smoothing:g})"),
@@ -426,7 +464,8 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
     Notes
     -----
     Per subgroup ``g`` and item ``j`` with gold vector ``p`` and simulated
-    ``q``: ``w1_norm = W1(p, q) / (K - 1)`` with unit category spacing,
+    ``q``: ``w1_norm = W1(p, q) / diameter`` on the item's option positions
+    (:attr:`popaudit.Item.positions`; default unit spacing, diameter ``K - 1``),
     ``representativeness = 1 - w1_norm``, ``js_distance`` (base 2),
     ``total_variation``, ``hellinger``, ``kl_divergence = KL(p || q)`` (nats,
     smoothed), means and SDs on the code scale with ``*_diff = sim - gold`` and
@@ -457,11 +496,12 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
     q = sd.probs[gg, jj]
     K = gd.n_categories[jj]
     codes = gd.code_matrix()[jj]
+    pos = gd.position_matrix()[jj] if gd.has_positions else None
     kinds = np.array([it.kind for it in gd.items], dtype=object)[jj]
     nominal = kinds == "nominal"
     crange = _code_range(codes, K)
 
-    w1 = w1_ordinal(p, q, K) if len(K) else np.zeros(0)
+    w1 = w1_ordinal(p, q, K, positions=pos) if len(K) else np.zeros(0)
     mg, ms = scale_mean(p, codes), scale_mean(q, codes)
     sg, ss = scale_sd(p, codes), scale_sd(q, codes)
     values = {

@@ -33,8 +33,9 @@ For *simulated* ties, ``sim_ties=`` chooses:
   of an ordinal item) is the prediction;
 * ``"unresolved"``: the pair is unresolved, as for ``ties="strict"``.
 
-Distance metrics use category positions ``0 .. K-1`` (unit spacing, as the
-marginal W1) and apply to ordinal and binary items only; for nominal items the
+Distance metrics use the items' option positions (:attr:`popaudit.Item.positions`;
+default unit spacing ``0 .. K-1``, as the marginal W1), divided by the diameter
+``max - min`` position, and apply to ordinal and binary items only; for nominal items the
 per-pair columns hold ``<NA>`` with ``distance_applicable`` False, and the
 summaries count them as ``n_not_applicable``.
 """
@@ -321,17 +322,19 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
 
     Notes
     -----
-    For a pair with gold modes ``M`` (category positions), simulated mode
+    For a pair with gold modes ``M`` (option positions ``x``; unit spacing unless
+    the item declares positions), simulated mode
     weights ``s_k`` (``1/|S|`` on each tied simulated mode for ``"average"``,
     one-hot for ``"first"``) and simulated distribution ``q``, define the
     distance from position ``k`` to gold as ``d(k) = min_{m in M} |k - m|``
-    (``"any"``, ``"strict"``) or ``mean_{m in M} |k - m|`` (``"fractional"``).
+    (``"any"``, ``"strict"``) or ``mean_{m in M} |k - m|`` (``"fractional"``), in
+    position units, and ``diam = max - min`` position (``K - 1`` for unit spacing).
     Then
 
     * credit ``= sum_k s_k 1{k in M}`` (``"any"``, ``"strict"``) or
       ``sum_k s_k 1{k in M} / |M|`` (``"fractional"``);
-    * distance error ``= sum_k s_k d(k) / (K - 1)``;
-    * expected distance ``= sum_k q_k d(k) / (K - 1)``.
+    * distance error ``= sum_k s_k d(k) / diam``;
+    * expected distance ``= sum_k q_k d(k) / diam``.
 
     Modal accuracy and the distance error follow the subgroup modal-accuracy
     and NMAE measures of the Singapore WVS study (methods.md, study A), whose
@@ -383,14 +386,19 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
 
     hit = (sw * gmask).sum(axis=-1) / n_sw
     credit = hit / n_g if ties == "fractional" else hit
-    pos = np.arange(kmax, dtype=float)
-    D = np.abs(pos[:, None] - pos[None, :])  # D[k, l] = |k - l|
+    if gd.has_positions:  # option positions per item: D[pair, k, l] = |x_k - x_l|
+        pos = gd.position_matrix()[jj]
+        D = np.abs(pos[:, :, None] - pos[:, None, :])
+        denom = pos.max(axis=-1) - pos.min(axis=-1)
+    else:  # unit spacing: D[k, l] = |k - l|, the same for every pair
+        pos = np.arange(kmax, dtype=float)
+        D = np.abs(pos[:, None] - pos[None, :])[None]
+        denom = np.maximum(K - 1, 1).astype(float)
     if ties == "fractional":
-        dG = (gmask[:, None, :] * D[None]).sum(axis=-1) / n_g[:, None]
+        dG = (gmask[:, None, :] * D).sum(axis=-1) / n_g[:, None]
     else:
-        dG = np.where(gmask[:, None, :], D[None], np.inf).min(axis=-1)
+        dG = np.where(gmask[:, None, :], D, np.inf).min(axis=-1)
     dG = np.where(np.arange(kmax)[None, :] < K[:, None], dG, 0.0)
-    denom = np.maximum(K - 1, 1).astype(float)
     dist_err = (sw * dG).sum(axis=-1) / n_sw / denom
     exp_dist = (q * dG).sum(axis=-1) / denom
 
