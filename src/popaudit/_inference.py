@@ -44,6 +44,7 @@ __all__ = [
     "kish_n",
     "kish_pairwise",
     "renamed_arguments",
+    "renamed_attribute",
     "resampling_pvalue",
     "resolve_seed",
     "seed_from_name",
@@ -128,6 +129,45 @@ def renamed_arguments(**old_to_new: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+class renamed_attribute:  # noqa: N801 (used like ``property``)
+    """Descriptor: an old result attribute kept for one release, read-only, with a
+    ``DeprecationWarning`` that names its replacement.
+
+    ``new`` is the attribute that replaces it; ``key`` an entry of that attribute (e.g.
+    ``renamed_attribute("settings", "confidence_level")`` reads ``settings["confidence_level"]``).
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class R:
+    ...     settings: dict
+    ...     ci = renamed_attribute("settings", "confidence_level")
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     R({"confidence_level": 0.9}).ci, str(w[0].message)
+    (0.9, "R.ci is deprecated, use .settings['confidence_level']")
+    """
+
+    def __init__(self, new: str, key: str | None = None):
+        self.new, self.key = new, key
+        self.owner, self.name = "result", "?"
+
+    def __set_name__(self, owner, name):
+        self.owner, self.name = owner.__name__, name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        where = self.new if self.key is None else f"{self.new}[{self.key!r}]"
+        warn(f"{self.owner}.{self.name} is deprecated, use .{where}", DeprecationWarning)
+        value = getattr(obj, self.new)
+        return value if self.key is None else value[self.key]
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{self.owner}.{self.name} is read-only (deprecated alias of "
+                             f"{self.new})")
 
 
 # --------------------------------------------------------------------------------------------
