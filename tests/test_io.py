@@ -78,3 +78,57 @@ def test_unknown_format(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such survey file"):
         pa.read_survey(tmp_path / "nope.csv")
+
+
+# -- bad files: each gets a message that names the file and the problem (issue 12) -------------
+
+def test_duplicate_csv_columns_raise_naming_them(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("q1,q2,q1\n1,2,3\n2,1,1\n")
+    # pandas alone would rename the second q1 to q1.1 and read it as an extra item
+    with pytest.raises(ValueError, match=r"dup\.csv: duplicate column name\(s\) \['q1'\]"):
+        pa.read_survey(path)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['q1'\]"):
+        read_table(path)
+
+
+def test_header_only_csv_says_no_rows(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("q1,q2\n")
+    with pytest.raises(ValueError, match=r"header\.csv: the file has no rows"):
+        pa.read_survey(path)
+    with pytest.raises(ValueError, match=r"header\.csv: the file has no rows"):
+        pa.read_wvs(path.rename(tmp_path / "wvs_header.csv"))
+
+
+def test_empty_file_says_empty(tmp_path):
+    for suffix in (".csv", ".parquet", ".sav"):
+        path = tmp_path / f"empty{suffix}"
+        path.write_bytes(b"")
+        with pytest.raises(ValueError, match=rf"empty\{suffix}: the file is empty"):
+            pa.read_survey(path)
+        with pytest.raises(ValueError, match=rf"empty\{suffix}: the file is empty"):
+            pa.read_wvs(path)
+
+
+def test_header_only_parquet_says_no_rows(tmp_path):
+    path = write_table(pd.DataFrame({"q1": pd.Series([], dtype=float)}), tmp_path / "h.parquet")
+    with pytest.raises(ValueError, match=r"h\.parquet: the file has no rows"):
+        pa.read_survey(path)
+
+
+def test_scale_gap_in_file_is_filled_with_a_warning(tmp_path):
+    path = tmp_path / "gap.csv"
+    pd.DataFrame({"q1": [1, 2, 4, 5, 5, 1]}).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match=r"item 'q1': code\(s\) \[3\] inside the observed range"):
+        s = pa.read_survey(path)
+    assert s.item("q1").codes == (1, 2, 3, 4, 5)
+
+
+def test_value_labels_are_the_scale_without_warning(tmp_path, recwarn):
+    # labelled 1..4, nobody answered 3: the file's labels are its codebook, no warning
+    df = pd.DataFrame({"Q46": [1, 2, 4, 4, 1]})
+    path = write_table(df, tmp_path / "lab.sav", value_labels=LABELS)
+    s = pa.read_survey(path)
+    assert s.item("Q46").codes == (1, 2, 3, 4)
+    assert not [w for w in recwarn if "never given" in str(w.message)]

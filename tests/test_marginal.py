@@ -297,3 +297,43 @@ def test_speed_200_items_100_subgroups():
     elapsed = time.perf_counter() - t0
     assert res.n_pairs == 20_000
     assert elapsed < 5.0  # generous on a loaded 2-core CI machine; typical ~0.2 s
+
+
+# -- option positions (OpinionQA's ordinal values per option) -----------------------------------
+
+def _opinionqa_w1(pos, p, q):
+    """OpinionQA's helper: wasserstein_distance(ordinal, ordinal, p, q) / (max - min)."""
+    pos = np.asarray(pos, dtype=float)
+    return wasserstein_distance(pos, pos, p, q) / (pos.max() - pos.min())
+
+
+@pytest.mark.parametrize("positions", [(1, 2, 1.5), (1, 3, 7), (0, 0.25, 1)])
+def test_w1_positions_match_opinionqa(positions):
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(3), size=(2, 20))
+    got = w1_ordinal(p, q, positions=positions)
+    ref = [_opinionqa_w1(positions, a, b) for a, b in zip(p, q)]
+    np.testing.assert_allclose(got, ref, atol=1e-15)  # same CDF sums in position order
+
+
+def test_item_positions_reach_compare_marginals():
+    """Codes [1, 3, 7]: unit spacing by default; positions=codes reproduces OpinionQA run with
+    ordinal values = codes, which differs from unit spacing."""
+    gold_df = pd.DataFrame({"q": [1] * 6 + [3] * 1 + [7] * 3})
+    sim_df = pd.DataFrame({"q": [1] * 2 + [3] * 5 + [7] * 3})
+    p, q = np.array([0.6, 0.1, 0.3]), np.array([0.2, 0.5, 0.3])
+
+    def w1(item):
+        res = pa.compare_marginals(pa.Survey(gold_df, [item]), pa.Survey(sim_df, [item]))
+        return float(res.per_item["w1_norm"].iloc[0]), float(
+            res.per_item["representativeness"].iloc[0])
+
+    unit, _ = w1(pa.Item("q", codes=(1, 3, 7)))
+    assert unit == pytest.approx(_opinionqa_w1([0, 1, 2], p, q), abs=1e-15)
+    on_codes, rep = w1(pa.Item("q", codes=(1, 3, 7), positions=(1, 3, 7)))
+    assert on_codes == pytest.approx(_opinionqa_w1([1, 3, 7], p, q), abs=1e-15)
+    assert rep == pytest.approx(1 - on_codes, abs=1e-15)
+    assert abs(unit - on_codes) > 0.05
+    # a neutral option listed last, placed between the other two
+    neutral, _ = w1(pa.Item("q", codes=(1, 3, 7), positions=(1, 2, 1.5)))
+    assert neutral == pytest.approx(_opinionqa_w1([1, 2, 1.5], p, q), abs=1e-15)

@@ -284,3 +284,18 @@ def test_mds_bounds(answers):
 def test_mds_consensus_is_positive_zero():
     res = pa.modal_diversity(predictions([3, 3, 3]))
     assert str(float(res.per_item["mds"].iloc[0])) == "0.0"
+
+
+def test_modal_distances_use_item_positions():
+    """Gold mode on the first option, simulated mode on the third; positions (1, 2, 1.5)
+    put the third option halfway: distance error 0.5 instead of 1 at unit spacing."""
+    gold_df = pd.DataFrame({"q": [1, 1, 1, 2, 3]})
+    sim_df = pd.DataFrame({"q": [3, 3, 3, 1, 2]})
+    unit = pa.Item("q", codes=(1, 2, 3))
+    placed = pa.Item("q", codes=(1, 2, 3), positions=(1, 2, 1.5))
+    r_unit = pa.compare_modes(pa.Survey(gold_df, [unit]), pa.Survey(sim_df, [unit]))
+    r_pos = pa.compare_modes(pa.Survey(gold_df, [placed]), pa.Survey(sim_df, [placed]))
+    assert r_unit.distance_error == 1.0 and r_pos.distance_error == 0.5
+    # expected distance: q = (.2, .2, .6) at distances (0, 1, 0.5) over diameter 1
+    assert r_pos.expected_distance == pytest.approx(0.2 * 1 + 0.6 * 0.5)
+    assert r_unit.expected_distance == pytest.approx((0.2 * 1 + 0.6 * 2) / 2)

@@ -211,3 +211,97 @@ def test_encoding_is_row_order_invariant(values, rnd):
     b = pa.Survey(df.iloc[perm], item).category_indices()[:, 0]
     np.testing.assert_array_equal(a[perm], b)
     np.testing.assert_array_equal(a, np.asarray(values) - 1)
+
+
+# -- issue 12: scales, refusals, text in gold ---------------------------------------------------
+
+def test_scale_with_a_gap_is_the_contiguous_range_and_w1_uses_it():
+    from scipy.stats import wasserstein_distance
+
+    gold = pd.DataFrame({"q1": [1] * 4 + [2] * 3 + [4] * 2 + [5] * 1})   # nobody answered 3
+    sim = pd.DataFrame({"q1": [1] * 1 + [2] * 2 + [4] * 3 + [5] * 4})
+    with pytest.warns(UserWarning, match=r"code\(s\) \[3\] inside the observed range 1\.\.5"):
+        items = pa.infer_items(gold, sim)
+    assert items[0].codes == (1, 2, 3, 4, 5)
+    g, s = pa.Survey(gold, items), pa.Survey(sim, items)
+    w1 = float(pa.compare_marginals(g, s).per_item["w1_norm"].iloc[0])
+    ref = wasserstein_distance(gold["q1"], sim["q1"]) / 4          # on the codes, diameter 4
+    assert w1 == pytest.approx(ref, abs=1e-15)
+    # the old inference (codes 1, 2, 4, 5 at unit spacing: the gap counted as one step,
+    # divided by 3) gave another number
+    holes = pa.Item("q1", codes=(1, 2, 4, 5))
+    old = float(pa.compare_marginals(pa.Survey(gold, [holes]), pa.Survey(sim, [holes]))
+                .per_item["w1_norm"].iloc[0])
+    assert old == pytest.approx(1 / 3) and w1 == pytest.approx(0.35)
+
+
+def test_infer_items_gives_one_scale_for_gold_and_simulated():
+    gold = pd.DataFrame({"q1": [1, 2, 2, 3], "q2": [1, 2, 1, 2]})
+    sim = pd.DataFrame({"q1": [2, 3, 4, 4], "q2": [2, 2, 2, 1]})
+    items = pa.infer_items(gold, sim)
+    assert [it.codes for it in items] == [(1, 2, 3, 4), (1, 2)]
+    pa.check_compatible(pa.Survey(gold, items), pa.Survey(sim, items))
+    # inferred apart, they differ, and the error says how to fix it
+    with pytest.raises(ValueError, match="infer_items"):
+        pa.check_compatible(pa.Survey(gold), pa.Survey(sim))
+    with pytest.raises(KeyError, match="'q2' is not in table"):
+        pa.infer_items(gold, sim[["q1"]])
+
+
+def test_absurdly_wide_inferred_scale_raises():
+    with pytest.raises(ValueError, match=r"'q1' has codes from 1 to 999.*missing="):
+        pa.Item.infer("q1", [1, 2, 3, 999])
+
+
+def test_text_answers_in_gold_warn_but_not_for_simulations():
+    df = pd.DataFrame({"Q1": [1, 2, "refused", "n/a", 1]})
+    item = [pa.Item("Q1", codes=(1, 2))]
+    with pytest.warns(UserWarning, match=r"counted as invalid in 'Q1': 2 \(e\.g\. 'refused'\)\. "
+                                         "Invalid answers are expected only from simulations"):
+        s = pa.Survey(df, item)
+    assert s.invalid_rate()["Q1"] == pytest.approx(0.4)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pa.Survey(df, item, out_of_scale="invalid")      # simulated answers: expected, silent
+        pa.Survey(pd.DataFrame({"Q1": [1, 2, 99]}), item, invalid_codes=[99])
+
+
+def test_refusal_rate_weighted_per_subgroup_blanks_apart():
+    # codes: -2 refused (WVS "no answer"), -4 not asked (blank), -1 don't know
+    df = pd.DataFrame({"Q1": [1, 2, -2, -4, 1, -2, -1, 2],
+                       "g": ["a", "a", "a", "a", "b", "b", "b", "b"],
+                       "w": [1.0, 1.0, 2.0, 9.0, 1.0, 3.0, 1.0, 1.0]})
+    s = pa.Survey(df, [pa.Item("Q1", codes=(1, 2))], demographics=["g"], weights="w",
+                  refusal_codes=(-2,))
+    # a: refused 2 over answered 1 + 1 + 2 (the blank's 9 left out); b: 3 / (1 + 3 + 1)
+    by = s.refusal_rate(by="g")["Q1"]
+    assert by["a"] == pytest.approx(2 / 4) and by["b"] == pytest.approx(3 / 5)
+    assert s.refusal_rate()["Q1"] == pytest.approx(5 / 9)
+    assert s.refusal_rate(weighted=False)["Q1"] == pytest.approx(2 / 6)
+    # missing_rate is unweighted and mixes blanks, don't knows and refusals
+    assert s.missing_rate()["Q1"] == pytest.approx(4 / 8)
+    # subsets and selections keep the refusal marks
+    assert s.subset(np.arange(4)).refusal_rate()["Q1"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no refusal codes"):
+        pa.Survey(df, [pa.Item("Q1", codes=(1, 2))]).refusal_rate()
+    # a refusal code outside the missing codes (Pew's 99) is a missing answer and a refusal
+    pew = pa.Survey(pd.DataFrame({"Q1": [1, 99, 2, 99]}), [pa.Item("Q1", codes=(1, 2))],
+                    refusal_codes=(99,))
+    assert pew.refusal_rate()["Q1"] == 0.5 and pew.valid_mask.sum() == 2
+
+
+def test_item_positions_are_checked():
+    it = pa.Item("q", codes=(1, 2, 3), positions=(1, 2, 1.5))
+    assert it.diameter == 1.0 and it.positions == (1.0, 2.0, 1.5)
+    assert pa.Item("q", codes=(1, 3, 7)).scale_positions().tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="3 codes but 2 positions"):
+        pa.Item("q", codes=(1, 2, 3), positions=(1, 2))
+    with pytest.raises(ValueError, match="at least two distinct"):
+        pa.Item("q", codes=(1, 2), positions=(1, 1))
+    with pytest.raises(ValueError, match="non-finite"):
+        pa.Item("q", codes=(1, 2), positions=(1, float("nan")))
+    a = pa.Survey(pd.DataFrame({"q": [1, 2]}), [pa.Item("q", codes=(1, 2, 3))])
+    b = pa.Survey(pd.DataFrame({"q": [1, 2]}), [it])
+    with pytest.raises(ValueError, match="option positions"):
+        pa.check_compatible(a, b)

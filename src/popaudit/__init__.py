@@ -20,6 +20,7 @@ _PUBLIC = {
     "Item": "popaudit.data.survey",
     "Survey": "popaudit.data.survey",
     "check_compatible": "popaudit.data.survey",
+    "infer_items": "popaudit.data.survey",
     "read_survey": "popaudit.data.io",
     "read_wvs": "popaudit.data.wvs",
     "wvs_survey": "popaudit.data.wvs",
