@@ -148,6 +148,41 @@ def test_same_seed_same_draws_and_populations_share_them(constructed):
     assert (a.table["ci_high"] - a.table["ci_low"] > 0).any()   # items resampled: real widths
 
 
+def test_settings_record_the_integer_seed_that_reproduces_the_draws(constructed):
+    base, _ = constructed
+    a = subgroup_disparity(base, n_boot=20)                        # seed=None: fresh entropy
+    assert isinstance(a.settings["seed"], int)
+    again = subgroup_disparity(base, n_boot=20, seed=a.settings["seed"])
+    pd.testing.assert_frame_equal(a.table, again.table)
+    g = subgroup_disparity(base, n_boot=20, seed=np.random.default_rng(5))
+    pd.testing.assert_frame_equal(
+        g.table, subgroup_disparity(base, n_boot=20, seed=g.settings["seed"]).table)
+    assert a.settings["confidence_level"] == 0.95 and a.settings["ci_method"] == "basic"
+    assert a.notes == () and a.compare("base", "base").settings == a.settings
+    b = bias_table(base, n_boot=5, seed=2)
+    assert b.settings["seed"] == 2 and b.settings["weights"] == "respondents"
+
+
+def test_old_argument_and_attribute_names_warn_and_still_work(constructed):
+    base, tuned = constructed
+    new = subgroup_disparity(base, n_boot=20, seed=1, confidence_level=0.8,
+                             ci_method="percentile")
+    with pytest.warns(DeprecationWarning, match="'ci' is deprecated, use 'confidence_level'"):
+        old = subgroup_disparity(base, n_boot=20, seed=1, ci=0.8, interval="percentile")
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.warns(DeprecationWarning, match=r"DisparityResult.ci is deprecated"):
+        assert new.ci == 0.8
+    with pytest.warns(DeprecationWarning, match=r"settings\['ci_method'\]"):
+        assert new.interval == "percentile"
+    with pytest.warns(DeprecationWarning, match="DisparityComparison.ci"):
+        assert compare_disparity(base, tuned, n_boot=5, seed=0, ci=0.8).ci == 0.8
+    with pytest.warns(DeprecationWarning, match="'interval' is deprecated"):
+        b = bias_table(base, n_boot=5, seed=0, interval="percentile")
+    assert b.settings["ci_method"] == "percentile"
+    with pytest.raises(TypeError, match="both 'ci'"):
+        subgroup_disparity(base, ci=0.9, confidence_level=0.9)
+
+
 # -- the engine against a loop over resampled surveys --------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -303,8 +338,8 @@ def test_bad_input(constructed, noisy, linear):
         subgroup_disparity(base, n_boot=1)
     with pytest.raises(ValueError, match="resample"):
         subgroup_disparity(base, resample="questions")
-    with pytest.raises(ValueError, match="interval"):
-        subgroup_disparity(base, interval="bca")
+    with pytest.raises(ValueError, match="ci_method"):
+        subgroup_disparity(base, ci_method="bca")
     with pytest.raises(ValueError, match="unknown metric"):
         subgroup_disparity(base, "f1")
     with pytest.raises(ValueError, match="share a name"):

@@ -131,7 +131,7 @@ def renamed_arguments(**old_to_new: str) -> Callable:
     return decorate
 
 
-class renamed_attribute:  # noqa: N801 (used like ``property``)
+class renamed_attribute:  # lower case: used like ``property``
     """Descriptor: an old result attribute kept for one release, read-only, with a
     ``DeprecationWarning`` that names its replacement.
 

@@ -43,7 +43,7 @@ therefore the *basic* bootstrap interval ``[2 value - q_hi, 2 value - q_lo]``,
 which corrects that bias to first order (its centre is ``bias_corrected =
 value - bias`` with ``bias`` = mean of the draws minus the value), clipped to
 the statistic's possible values; the plain percentile interval is available
-(``interval="percentile"``). On synthetic Singapore-like data with
+(``ci_method="percentile"``). On synthetic Singapore-like data with
 predictions independent of the gold sample (docs/subgroups.md), 95 % basic
 intervals covered the population value in 60-93 % of replications for the
 mean, SD, CV and normalised range, percentile intervals in 0-7 % (except
@@ -66,6 +66,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from popaudit._inference import (
+    bootstrap_bias,
+    bootstrap_interval,
+    bootstrap_se,
+    renamed_arguments,
+    renamed_attribute,
+    resolve_seed,
+)
 from popaudit._inference import warn as _warn
 from popaudit.metrics.marginal import js_distance, total_variation, w1_ordinal
 from popaudit.subgroups.definition import (
@@ -89,8 +97,8 @@ __all__ = [
 ]
 
 RESAMPLE = ("both", "respondents", "items")
-#: Bootstrap interval methods.
-INTERVALS = ("basic", "percentile")
+#: Bootstrap interval methods (``ci_method``).
+CI_METHODS = ("basic", "percentile")
 #: Statistics of a metric's spread over subgroups.
 STATISTICS: tuple[str, ...] = ("mean", "worst", "best", "min", "max", "range",
                                "normalised_range", "sd", "cv")
@@ -390,31 +398,35 @@ def _check_fidelities(fids) -> tuple[list[str], list[SubgroupFidelity]]:
     return [str(k) for k in fids], list(fids.values())
 
 
-def _common(fids: list[SubgroupFidelity]) -> tuple[list[str], list[str]]:
+def _common(fids: list[SubgroupFidelity]) -> tuple[list[str], list[str], list[str]]:
+    """Subgroups and items every population covers, and notes on those left out (warned)."""
     labels = [lab for lab in fids[0].gold.labels if all(lab in f.gold.labels for f in fids)]
     items = [nm for nm in fids[0].gold.item_names if all(nm in f.gold.item_names for f in fids)]
+    notes = []
     dropped = sorted({lab for f in fids for lab in f.gold.labels} - set(labels))
     if dropped:
-        _warn(f"{len(dropped)} subgroup(s) not covered by every population are left out "
-                      f"of the comparison: {dropped[:10]}")
+        notes.append(f"{len(dropped)} subgroup(s) not covered by every population are left "
+                     f"out of the comparison: {dropped[:10]}")
     dropped_items = sorted({nm for f in fids for nm in f.gold.item_names} - set(items))
     if dropped_items:
-        _warn(f"{len(dropped_items)} item(s) not covered by every population are left "
-                      f"out of the comparison: {dropped_items[:10]}")
+        notes.append(f"{len(dropped_items)} item(s) not covered by every population are left "
+                     f"out of the comparison: {dropped_items[:10]}")
+    for note in notes:
+        _warn(note)
     if not labels or not items:
         raise ValueError("the populations have no subgroup x item in common")
-    return labels, items
+    return labels, items, notes
 
 
-def _check_boot(n_boot, resample, ci, interval="basic") -> None:
-    if interval not in INTERVALS:
-        raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
+def _check_boot(n_boot, resample, confidence_level, ci_method="basic") -> None:
+    if ci_method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, got {ci_method!r}")
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
     if resample not in RESAMPLE:
         raise ValueError(f"resample must be one of {RESAMPLE}, got {resample!r}")
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"confidence_level must be between 0 and 1, got {confidence_level!r}")
 
 
 def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boot: int, seed,
@@ -497,38 +509,13 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
     return point[:, :, 0], draws, n_items[:, :, 0]
 
 
-def _interval(point, draws: np.ndarray, ci: float, method: str, axis: int,
-              bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap interval of ``point`` from ``draws`` (percentile or basic), NaN-aware.
-
-    ``point`` broadcasts against ``draws`` with ``axis`` removed; ``bounds`` clips a basic
-    interval to the statistic's possible values.
-    """
-    a = (1 - ci) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        q = np.nanquantile(draws, [a, 1 - a], axis=axis)
-    lo, hi = q[0], q[1]
-    if method == "percentile":
-        return lo, hi
-    point = np.asarray(point, dtype=float)
-    lo, hi = 2 * point - hi, 2 * point - lo
-    if bounds is not None:
-        lo = np.clip(lo, *bounds)
-        hi = np.clip(hi, *bounds)
+def _interval(point, draws: np.ndarray, settings: Mapping, axis: int,
+              bounds=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(ci_low, ci_high)`` of :func:`popaudit._inference.bootstrap_interval` under the
+    result's ``confidence_level`` and ``ci_method``."""
+    _, lo, hi = bootstrap_interval(point, draws, confidence_level=settings["confidence_level"],
+                                   method=settings["ci_method"], axis=axis, bounds=bounds)
     return lo, hi
-
-
-def _bias(point, draws: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(draws, axis=axis) - np.asarray(point, dtype=float)
-
-
-def _se(draws: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanstd(draws, axis=axis, ddof=1)
 
 
 def _check_metrics(metrics) -> tuple[str, ...]:
@@ -562,23 +549,29 @@ class DisparityComparison:
         widened, neither narrowed) -- study A's fairness paradox.
     a, b : str
         The two populations.
-    ci : float
-    interval : str
+    settings : dict
+        The options of the :class:`DisparityResult` compared (``confidence_level``,
+        ``ci_method``, ``n_boot``, the integer ``seed`` ...).
+    notes : tuple of str
     """
 
     table: pd.DataFrame
     paradox: pd.DataFrame
     a: str
     b: str
-    ci: float
-    interval: str = "basic"
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    ci = renamed_attribute("settings", "confidence_level")
+    interval = renamed_attribute("settings", "ci_method")
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def __repr__(self) -> str:
+        s = self.settings
         lines = [(f"DisparityComparison({self.b!r} vs {self.a!r}, paired bootstrap, "
-                  f"{self.ci:.0%} {self.interval} CIs)")]
+                  f"{s['confidence_level']:.0%} {s['ci_method']} CIs)")]
         for r in self.paradox.itertuples():
             lines.append(
                 f"  {r.metric} [{r.split}]: mean {r.mean_diff:+.3f} "
@@ -613,12 +606,12 @@ class DisparityResult:
         value and CI, and ``share_worst``, the share of draws in which it is
         the worst.
     populations, metrics, splits : tuple of str
-    n_boot : int
-    resample : str
-    stratify : tuple of str or None
-    ci : float
-    interval : str
-    ddof : int
+    settings : dict
+        The options used: ``n_boot``, ``seed`` (the integer that reproduces the draws),
+        ``resample``, ``stratify`` (tuple of str or None), ``confidence_level``,
+        ``ci_method``, ``ddof``.
+    notes : tuple of str
+        Subgroups or items left out because some population does not cover them.
     """
 
     table: pd.DataFrame
@@ -627,14 +620,33 @@ class DisparityResult:
     populations: tuple[str, ...]
     metrics: tuple[str, ...]
     splits: tuple[str, ...]
-    n_boot: int
-    resample: str
-    stratify: tuple[str, ...] | None
-    ci: float
-    interval: str
-    ddof: int
+    settings: Mapping
+    notes: tuple[str, ...]
     _point: np.ndarray = field(repr=False)
     _draws: np.ndarray = field(repr=False)
+
+    ci = renamed_attribute("settings", "confidence_level")
+    interval = renamed_attribute("settings", "ci_method")
+
+    @property
+    def n_boot(self) -> int:
+        """Bootstrap draws (``settings["n_boot"]``)."""
+        return self.settings["n_boot"]
+
+    @property
+    def resample(self) -> str:
+        """What the draws resample (``settings["resample"]``)."""
+        return self.settings["resample"]
+
+    @property
+    def stratify(self) -> tuple[str, ...] | None:
+        """Columns respondents are resampled within (``settings["stratify"]``)."""
+        return self.settings["stratify"]
+
+    @property
+    def ddof(self) -> int:
+        """Delta degrees of freedom of the SD across subgroups (``settings["ddof"]``)."""
+        return self.settings["ddof"]
 
     def to_frame(self) -> pd.DataFrame:
         """The statistics table (a copy)."""
@@ -664,9 +676,9 @@ class DisparityResult:
         ia, ib = self.populations.index(a), self.populations.index(b)
         diff_pt = self._point[ib] - self._point[ia]           # (M, S, T)
         diff_dr = self._draws[ib] - self._draws[ia]           # (M, S, T, B)
-        lo, hi = _interval(diff_pt, diff_dr, self.ci, self.interval, axis=-1)
-        se = _se(diff_dr, axis=-1)
-        bias = _bias(diff_pt, diff_dr, axis=-1)
+        lo, hi = _interval(diff_pt, diff_dr, self.settings, axis=-1)
+        se = bootstrap_se(diff_dr, axis=-1)
+        bias = bootstrap_bias(diff_pt, diff_dr, axis=-1)
         rows = []
         for mi, m in enumerate(self.metrics):
             sign = 1.0 if HIGHER_IS_BETTER[m] else -1.0
@@ -704,14 +716,15 @@ class DisparityResult:
                 widened = "widened" in spread and "narrowed" not in spread
                 r["paradox"] = bool(r["mean_change"] == "improved" and widened)
                 par.append(r)
-        return DisparityComparison(table=table, paradox=pd.DataFrame(par), a=a, b=b, ci=self.ci,
-                                   interval=self.interval)
+        return DisparityComparison(table=table, paradox=pd.DataFrame(par), a=a, b=b,
+                                   settings=dict(self.settings), notes=self.notes)
 
     def __repr__(self) -> str:
         t = self.table.set_index(["population", "metric", "split", "statistic"])
+        s = self.settings
         lines = [(f"DisparityResult({len(self.populations)} population(s), "
-                  f"n_boot={self.n_boot}, resample={self.resample!r}, {self.ci:.0%} "
-                  f"{self.interval} CIs)")]
+                  f"n_boot={s['n_boot']}, resample={s['resample']!r}, "
+                  f"{s['confidence_level']:.0%} {s['ci_method']} CIs)")]
 
         def f(key):
             r = t.loc[key]
@@ -741,9 +754,11 @@ def _split_masks(fid: SubgroupFidelity, labels, splits) -> tuple[list[str], np.n
     return list(splits), masks
 
 
-def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n_boot: int = 1000,
-              seed=0, resample: str = "both", stratify=None, ci: float = 0.95,
-              interval: str = "basic", ddof: int = 0) -> DisparityResult:
+@renamed_arguments(ci="confidence_level", interval="ci_method")
+def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None,
+                       n_boot: int = 1000, seed=None, resample: str = "both", stratify=None,
+                       confidence_level: float = 0.95, ci_method: str = "basic",
+                       ddof: int = 0) -> DisparityResult:
     """Spread of subgroup metrics (study A's disparity), with bootstrap CIs.
 
     Parameters
@@ -758,21 +773,21 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
         ``"all"``; default every split present plus ``"all"``.
     n_boot : int
         Bootstrap draws (>= 2).
-    seed : int or numpy.random.Generator
-        Source of every draw; the same seed gives the same result.
+    seed : int, numpy.random.Generator or None
+        Source of every draw; the same integer seed gives the same result. The integer
+        that reproduces the draws is recorded in ``settings["seed"]`` (also for None).
     resample : {"both", "respondents", "items"}
         What the CIs are about (see the module docstring).
     stratify : str or list of str, optional
         Gold demographic columns whose cells respondents are resampled within
         (e.g. the weighting cells); default the whole sample.
-    ci : float
-        Confidence level.
-    interval : {"basic", "percentile"}
-        Bootstrap interval: ``"basic"`` (default) ``[2 value - q_hi,
-        2 value - q_lo]``, which corrects the first-order bias of noisy
-        statistics (the ``bias`` column, mean of draws minus value), clipped
-        to the statistic's possible values; or the plain percentile interval
-        ``[q_lo, q_hi]``.
+    confidence_level : float
+        Confidence level of the intervals (``ci`` before 0.2, deprecated).
+    ci_method : {"basic", "percentile"}
+        Bootstrap interval: ``"basic"`` (default) ``[2 value - q_hi, 2 value - q_lo]``,
+        which corrects the first-order bias of noisy statistics (the ``bias`` column,
+        mean of draws minus value), clipped to the statistic's possible values; or the
+        plain percentile interval ``[q_lo, q_hi]`` (``interval`` before 0.2, deprecated).
     ddof : int
         Delta degrees of freedom of the SD across subgroups (default 0).
 
@@ -802,9 +817,12 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
     """
     names, fids = _check_fidelities(fidelity)
     metrics = _check_metrics(metrics)
-    _check_boot(n_boot, resample, ci, interval)
-    labels, items = _common(fids)
-    point, draws, n_items = _metric_draws(fids, metrics, n_boot=n_boot, seed=seed,
+    _check_boot(n_boot, resample, confidence_level, ci_method)
+    labels, items, notes = _common(fids)
+    rng, seed_value = resolve_seed(seed)
+    settings = _settings(n_boot, seed_value, resample, stratify, confidence_level, ci_method,
+                         ddof=int(ddof))
+    point, draws, n_items = _metric_draws(fids, metrics, n_boot=n_boot, seed=rng,
                                           resample=resample, stratify=stratify, labels=labels,
                                           items=items)
     splits, masks = _split_masks(fids[0], labels, splits)
@@ -819,10 +837,10 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
     for a, pop in enumerate(names):
         for mi, m in enumerate(metrics):
             hib = HIGHER_IS_BETTER[m]
-            lo_g, hi_g = _interval(point[a, mi], draws[a, mi], ci, interval, axis=0,
+            lo_g, hi_g = _interval(point[a, mi], draws[a, mi], settings, axis=0,
                                    bounds=(0.0, 1.0))
-            se_g = _se(draws[a, mi], axis=0)
-            bias_g = _bias(point[a, mi], draws[a, mi], axis=0)
+            se_g = bootstrap_se(draws[a, mi], axis=0)
+            bias_g = bootstrap_bias(point[a, mi], draws[a, mi], axis=0)
             sub_rows.append(pd.DataFrame({
                 "population": pop, "metric": m, "subgroup": lab_arr,
                 "stratum": [strat[lab] for lab in labels],
@@ -841,10 +859,10 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
                     dr[a, mi, si, ti] = sp_dr[st]
                 vals = point[a, mi][msk]
                 n_sub = int(np.isfinite(vals).sum())
-                lo, hi = _interval(pt[a, mi, si], dr[a, mi, si], ci, interval, axis=-1,
+                lo, hi = _interval(pt[a, mi, si], dr[a, mi, si], settings, axis=-1,
                                    bounds=(0.0, _UPPER))
-                se = _se(dr[a, mi, si], axis=-1)
-                bias = _bias(pt[a, mi, si], dr[a, mi, si], axis=-1)
+                se = bootstrap_se(dr[a, mi, si], axis=-1)
+                bias = bootstrap_bias(pt[a, mi, si], dr[a, mi, si], axis=-1)
                 for ti, st in enumerate(STATISTICS):
                     note = ""
                     if not np.isfinite(pt[a, mi, si, ti]):
@@ -871,13 +889,20 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None, n
                                    "subgroup": labs_sp[w_idx], "value": vals[w_idx],
                                    "ci_low": lo_g[g_full], "ci_high": hi_g[g_full],
                                    "share_worst": float(np.mean(arg == w_idx))})
-    strat_t = None if stratify is None else tuple([stratify] if isinstance(stratify, str)
-                                                  else stratify)
     return DisparityResult(
         table=pd.DataFrame(rows), per_subgroup=pd.concat(sub_rows, ignore_index=True),
         worst=pd.DataFrame(worst_rows), populations=tuple(names), metrics=metrics,
-        splits=tuple(splits), n_boot=int(n_boot), resample=resample, stratify=strat_t,
-        ci=float(ci), interval=interval, ddof=int(ddof), _point=pt, _draws=dr)
+        splits=tuple(splits), settings=settings, notes=tuple(notes), _point=pt, _draws=dr)
+
+
+def _settings(n_boot, seed_value, resample, stratify, confidence_level, ci_method,
+              **more) -> dict:
+    """The options of a disparity or bias result, as recorded in its ``settings``."""
+    strat = None if stratify is None else tuple([stratify] if isinstance(stratify, str)
+                                                else stratify)
+    return {**more, "n_boot": int(n_boot), "seed": seed_value, "resample": resample,
+            "stratify": strat, "confidence_level": float(confidence_level),
+            "ci_method": ci_method}
 
 
 def compare_disparity(a: SubgroupFidelity, b: SubgroupFidelity, metrics=("accuracy", "nmae"),
@@ -926,6 +951,11 @@ class BiasResult:
     weights : str
     fit : dict
         ``r2``, ``adj_r2``, ``n_subgroups``.
+    settings : dict
+        The options used: ``metric``, ``attributes``, ``split``, ``weights``, ``n_boot``,
+        ``seed`` (the integer that reproduces the draws), ``resample``, ``stratify``,
+        ``confidence_level``, ``ci_method``.
+    notes : tuple of str
     """
 
     levels: pd.DataFrame
@@ -937,6 +967,8 @@ class BiasResult:
     split: str
     weights: str
     fit: dict
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.levels.copy()
@@ -974,10 +1006,11 @@ def _design_matrix(attrs: pd.DataFrame, attributes, sizes) -> tuple[pd.DataFrame
     return pd.DataFrame(cols), terms
 
 
+@renamed_arguments(ci="confidence_level", interval="ci_method")
 def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attributes=None,
-               split: str = "all", weights: str = "respondents", n_boot: int = 1000, seed=0,
-               resample: str = "both", stratify=None, ci: float = 0.95,
-               interval: str = "basic") -> BiasResult:
+               split: str = "all", weights: str = "respondents", n_boot: int = 1000,
+               seed=None, resample: str = "both", stratify=None,
+               confidence_level: float = 0.95, ci_method: str = "basic") -> BiasResult:
     """Which demographic attributes predict better emulation, with bootstrap CIs.
 
     Parameters
@@ -993,7 +1026,7 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
         Weight of a subgroup in the level means and the regression: its gold
         respondents (default; larger subgroups have less noisy gold modes),
         its number of items scored, or 1.
-    n_boot, seed, resample, stratify, ci, interval
+    n_boot, seed, resample, stratify, confidence_level, ci_method
         As in :func:`subgroup_disparity` (same draws for a given seed).
 
     Returns
@@ -1030,17 +1063,21 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
         raise ValueError("bias_table takes one population")
     fid = fids[0]
     (metric,) = _check_metrics(metric)
-    _check_boot(n_boot, resample, ci, interval)
+    _check_boot(n_boot, resample, confidence_level, ci_method)
     if weights not in ("respondents", "items", "equal"):
         raise ValueError(f"weights must be 'respondents', 'items' or 'equal', got {weights!r}")
-    labels, items = _common(fids)
+    labels, items, notes = _common(fids)
     sub = fid.subgroups
     attributes = list(sub.axes) if attributes is None else (
         [attributes] if isinstance(attributes, str) else list(attributes))
     bad = [a for a in attributes if a not in sub.axes]
     if bad:
         raise KeyError(f"attribute(s) {bad} are not axes of the subgroups {sub.axes}")
-    point, draws, n_items = _metric_draws(fids, (metric,), n_boot=n_boot, seed=seed,
+    rng, seed_value = resolve_seed(seed)
+    settings = _settings(n_boot, seed_value, resample, stratify, confidence_level, ci_method,
+                         metric=metric, attributes=tuple(attributes), split=split,
+                         weights=weights)
+    point, draws, n_items = _metric_draws(fids, (metric,), n_boot=n_boot, seed=rng,
                                           resample=resample, stratify=stratify, labels=labels,
                                           items=items)
     y, Y, nit = point[0, 0], draws[0, 0], n_items[0, 0]      # (G,), (B, G), (G,)
@@ -1067,10 +1104,13 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
         for lv in dict.fromkeys(v[restricted]):
             sel = (v == lv).to_numpy()
             m_pt, m_dr = wmean(y, sel), wmean(Y, sel)
-            lo, hi = _interval(m_pt, m_dr, ci, interval, axis=0, bounds=(0.0, 1.0))
-            dlo, dhi = _interval(m_pt - base_pt, m_dr - base_dr, ci, interval, axis=0)
+            lo, hi = (float(v) for v in _interval(m_pt, m_dr, settings, axis=0,
+                                                  bounds=(0.0, 1.0)))
+            dlo, dhi = (float(v) for v in _interval(m_pt - base_pt, m_dr - base_dr, settings,
+                                                    axis=0))
             level_rows.append({"attribute": a, "level": lv, "mean": m_pt,
-                               "se": float(_se(m_dr, axis=0)), "ci_low": lo, "ci_high": hi,
+                               "se": float(bootstrap_se(m_dr, axis=0)), "ci_low": lo,
+                               "ci_high": hi,
                                "deviation": m_pt - base_pt, "deviation_ci_low": dlo,
                                "deviation_ci_high": dhi, "n_subgroups": int(sel.sum())})
     levels = pd.DataFrame(level_rows)
@@ -1088,7 +1128,7 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
     Yf = np.where(np.isfinite(Y), Y, np.nan)
     ok = np.isfinite(Yf).all(axis=1)
     beta = np.linalg.solve(XtW @ Xc, XtW @ Yf[ok].T)             # (p, B_ok)
-    blo, bhi = _interval(fit["coef"].to_numpy(), beta, ci, interval, axis=1)
+    blo, bhi = _interval(fit["coef"].to_numpy(), beta, settings, axis=1)
     reg = pd.DataFrame([{"term": "Intercept", "attribute": "", "level": "", "reference": ""}]
                        + terms)
     reg["coef"] = fit["coef"].to_numpy()
@@ -1109,4 +1149,4 @@ def bias_table(fidelity: SubgroupFidelity, metric: str = "accuracy", *, attribut
         levels=levels, regression=reg, favoured=pd.DataFrame(fav_rows), metric=metric,
         higher_is_better=hib, population=names[0], split=splits[0], weights=weights,
         fit={"r2": float(fit["r2"].iloc[0]), "adj_r2": float(fit["adj_r2"].iloc[0]),
-             "n_subgroups": len(y)})
+             "n_subgroups": len(y)}, settings=settings, notes=tuple(notes))
