@@ -28,6 +28,7 @@ __all__ = [
     "WVS_MISSING_CODES",
     "Item",
     "Survey",
+    "as_populations",
     "check_compatible",
     "infer_items",
 ]
@@ -864,4 +865,30 @@ def check_compatible(a: Survey, b: Survey, *, what: tuple[str, str] = ("gold", "
                              f"{tuple(it.scale_positions().tolist())} in {what[0]} but "
                              f"{tuple(other.scale_positions().tolist())} in {what[1]}; build "
                              f"the {what[1]} population with items={what[0]}.items")
+
+
+def as_populations(populations, *, kinds: tuple[type, ...] = (Survey,),
+                   default_name: str = "simulated", what: str = "simulated") -> dict:
+    """``{name: population}`` from one population or a mapping name -> population.
+
+    One population (an instance of ``kinds``) is named by its ``name`` attribute, else
+    ``default_name``. ``what`` names the argument in errors. Every function that takes
+    "one or several simulated populations" goes through here.
+
+    >>> import pandas as pd
+    >>> s = Survey(pd.DataFrame({"Q1": [1, 2]}), items=[Item("Q1", codes=(1, 2))],
+    ...            name="persona")
+    >>> list(as_populations(s)), list(as_populations({"a": s, "b": s}))
+    (['persona'], ['a', 'b'])
+    """
+    if isinstance(populations, kinds):
+        return {getattr(populations, "name", None) or default_name: populations}
+    names = " or ".join(k.__name__ for k in kinds)
+    if not isinstance(populations, Mapping) or not populations:
+        raise TypeError(f"{what} must be a {names} or a non-empty mapping name -> population, "
+                        f"got {type(populations).__name__}")
+    for name, pop in populations.items():
+        if not isinstance(pop, kinds):
+            raise TypeError(f"{what}[{name!r}] is a {type(pop).__name__}, not a {names}")
+    return dict(populations)
 
