@@ -323,6 +323,32 @@ def test_cultural_map_carries_what_a_figure_needs(gold):
     assert set(cm.simulated_loadings) == {"persona"}
     assert "CulturalMap(official)" in repr(cm)
     assert {"population", "dimension", "mean", "ci_low", "ci_high"} <= set(cm.to_frame())
+    assert cm.settings["seed"] == 0 and cm.settings["n_boot"] == 200
+    assert cm.settings["variant"] == "official" and cm.notes == ()
+
+
+def test_confidence_level_and_seed_vocabulary(gold, model):
+    sim = pa.datasets.shuffled(gold, seed=5)
+    new = IW.positions(model, {"s": sim}, n_boot=30, confidence_level=0.8, seed=3)
+    assert new.settings == {"n_boot": 30, "confidence_level": 0.8, "seed": 3, "by": (),
+                            "indices": "compute"}
+    with pytest.warns(DeprecationWarning, match="'level' is deprecated, use 'confidence_level'"):
+        old = IW.positions(model, {"s": sim}, n_boot=30, level=0.8, seed=3)
+    pd.testing.assert_frame_equal(old.table, new.table)
+    with pytest.warns(DeprecationWarning, match=r"IWPositions.level is deprecated"):
+        assert new.level == 0.8
+    assert new.n_boot == 30
+    fresh = IW.positions(model, {"s": sim}, n_boot=30)             # seed=None is recorded
+    pd.testing.assert_frame_equal(
+        IW.positions(model, {"s": sim}, n_boot=30, seed=fresh.settings["seed"]).table,
+        fresh.table)
+    with pytest.warns(DeprecationWarning, match="'level' is deprecated"):
+        cm = IW.cultural_map(gold, sim, n_boot=20, level=0.9, seed=1)
+    assert cm.settings["confidence_level"] == 0.9
+    with pytest.raises(TypeError, match=r"populations\['s'\] is a list"):
+        IW.positions(model, {"s": [1, 2]}, n_boot=5)
+    unweighted = IW.fit_map(gold.responses().astype("Float64").fillna(-1))
+    assert any("unweighted" in n for n in unweighted.notes)
 
 
 @needs_polychoric

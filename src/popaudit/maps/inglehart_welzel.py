@@ -17,14 +17,16 @@ runs all three and carries what a figure needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from factor_analyzer import Rotator
 from scipy import linalg
 
-from popaudit.data.survey import Item, Survey
+from popaudit._inference import renamed_arguments, renamed_attribute, resolve_seed
+from popaudit._kernels.resample import bootstrap_counts, chunk_slices
+from popaudit.data.survey import Item, Survey, as_populations
 from popaudit.structure.factors import congruence, efa
 
 __all__ = [
@@ -381,12 +383,15 @@ class IWScores:
     ``frame`` has one row per respondent: ``tradrat``, ``survself`` (the
     factor scores), ``trad_agg``, ``surv_self_agg`` (rescaled by
     :data:`CONSTANTS`), ``n_items`` (indicators answered) and ``scored``; NaN
-    scores for respondents not scored.
+    scores for respondents not scored. ``settings``: the options used (``indices``, and the
+    model's ``variant``, ``min_items``, ``missing``); ``notes``: tuple of str.
     """
 
     frame: pd.DataFrame
     weights: np.ndarray | None
     population: str | None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def mean(self) -> pd.Series:
         """Weighted mean position over the scored respondents."""
@@ -442,6 +447,11 @@ class IWModel:
     n_obs : int
         Gold respondents with at least one indicator.
     weighted : bool
+    settings : dict
+        The options of :func:`fit_map` (``variant``, ``weighted`` as asked, ``min_items``,
+        ``missing``, ``indices``, ``efa_method``).
+    notes : tuple of str
+        E.g. weights asked for but absent.
     """
 
     variant: str
@@ -460,6 +470,8 @@ class IWModel:
     missing: str
     n_obs: int
     weighted: bool
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def score(self, population, *, indices: str = "compute", name: str | None = None
               ) -> IWScores:
@@ -502,7 +514,9 @@ class IWModel:
         w = population.weights if isinstance(population, Survey) else None
         if name is None and isinstance(population, Survey):
             name = population.name
-        return IWScores(frame=frame, weights=None if w is None else np.asarray(w), population=name)
+        return IWScores(frame=frame, weights=None if w is None else np.asarray(w), population=name,
+                        settings={"indices": indices, "variant": self.variant,
+                                  "min_items": self.min_items, "missing": self.missing})
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy loadings: ``item``, ``dimension``, ``loading``, ``score_weight``,
@@ -529,6 +543,10 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     ss = (wm * np.where(valid, x - mean, 0.0) ** 2).sum(axis=0)
     # SPSS (frequency-weight) convention: divide by the sum of weights minus one
     return mean, np.sqrt(ss / (sw - 1.0))
+
+
+_UNWEIGHTED_NOTE = ("weighted=True but gold has no weights (a DataFrame, or a Survey without "
+                    "weights): the map is unweighted")
 
 
 def _indicator_survey(ind: pd.DataFrame, weights) -> Survey:
@@ -615,8 +633,8 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
     for j, q in enumerate(INDICATORS):
         col = x[:, j][np.isfinite(x[:, j])]
         if col.size < 2 or np.all(col == col[0]):
-            raise ValueError(f"indicator {q!r} has no variation in the gold data "
-                             f"({col.size} valid answers)")
+            raise ValueError(f"indicator {q!r} has no variation ({col.size} valid answers, "
+                             "all alike): the map cannot be fitted on these data")
     means, sds = _weighted_moments(x, w)
     names = list(INDICATORS)
     if variant == "official":
@@ -660,7 +678,10 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
         loadings=pd.DataFrame(lam, index=names, columns=list(DIMENSIONS)),
         score_weights=pd.DataFrame(weights, index=names, columns=list(DIMENSIONS)),
         constants=dict(CONSTANTS), min_items=int(min_items), missing=missing,
-        n_obs=int(used.sum()), weighted=sw is not None)
+        n_obs=int(used.sum()), weighted=sw is not None,
+        settings={"variant": variant, "weighted": bool(weighted), "min_items": int(min_items),
+                  "missing": missing, "indices": indices, "efa_method": efa_method},
+        notes=() if sw is not None or not weighted else (_UNWEIGHTED_NOTE,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -673,13 +694,22 @@ class IWPositions:
     ``table`` has one row per population and subgroup (``subgroup`` "all" for
     the whole population, demographic columns for subgroups): ``n_scored``,
     and for ``trad_agg``, ``surv_self_agg``, ``tradrat``, ``survself`` the
-    mean with ``*_low`` / ``*_high`` percentile bounds.
+    mean with ``*_low`` / ``*_high`` percentile bounds. ``settings``: ``n_boot``,
+    ``confidence_level``, ``seed`` (the integer that reproduces the draws), ``by``,
+    ``indices``; ``notes``: tuple of str.
     """
 
     table: pd.DataFrame
-    level: float
-    n_boot: int
     by: tuple[str, ...]
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    level = renamed_attribute("settings", "confidence_level")
+
+    @property
+    def n_boot(self) -> int:
+        """Bootstrap draws (``settings["n_boot"]``)."""
+        return self.settings["n_boot"]
 
     def to_frame(self) -> pd.DataFrame:
         """Long table: ``population``, ``subgroup``, ``dimension``, ``mean``, ``ci_low``,
@@ -698,7 +728,8 @@ class IWPositions:
     def __repr__(self) -> str:
         cols = ["population", "subgroup", "n_scored", "trad_agg", "trad_agg_low",
                 "trad_agg_high", "surv_self_agg", "surv_self_agg_low", "surv_self_agg_high"]
-        return (f"IWPositions({int(self.level * 100)}% bootstrap CIs, {self.n_boot} draws)\n"
+        return (f"IWPositions({int(self.settings['confidence_level'] * 100)}% bootstrap CIs, "
+                f"{self.n_boot} draws)\n"
                 + self.table[cols].round(3).to_string(index=False))
 
 
@@ -706,24 +737,21 @@ def _boot_means(values: np.ndarray, w: np.ndarray, n_boot: int, rng) -> np.ndarr
     """(n_boot, d) weighted means of bootstrap resamples of the rows, by count matrices."""
     n = len(values)
     out = []
-    step = max(1, 20_000_000 // max(n, 1))
-    for start in range(0, n_boot, step):
-        b = min(step, n_boot - start)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float) * w
+    for sl in chunk_slices(n_boot, n):
+        counts = bootstrap_counts(rng, n, sl.stop - sl.start) * w
         out.append((counts @ values) / counts.sum(axis=1, keepdims=True))
     return np.concatenate(out)
 
 
-def _as_populations(populations) -> dict[str, Survey]:
-    if isinstance(populations, (Survey, pd.DataFrame)):
-        populations = {getattr(populations, "name", None) or "population": populations}
-    if not isinstance(populations, Mapping) or not populations:
-        raise TypeError("populations must be a Survey or a non-empty mapping name -> Survey")
-    return dict(populations)
+def _as_populations(populations) -> dict:
+    return as_populations(populations, kinds=(Survey, pd.DataFrame), default_name="population",
+                          what="populations")
 
 
+@renamed_arguments(level="confidence_level")
 def positions(model: IWModel, populations, *, by=None, n_boot: int = 1000,
-              level: float = 0.95, seed=None, indices: str = "compute") -> IWPositions:
+              confidence_level: float = 0.95, seed=None,
+              indices: str = "compute") -> IWPositions:
     """Population (and subgroup) mean positions on the gold map with bootstrap CIs.
 
     Parameters
@@ -736,9 +764,10 @@ def positions(model: IWModel, populations, *, by=None, n_boot: int = 1000,
         Demographic column(s): subgroup positions besides the overall one.
     n_boot : int
         Bootstrap resamples of respondents (per population / subgroup).
-    level : float
-        Confidence level of the percentile intervals.
-    seed : int or numpy Generator, optional
+    confidence_level : float
+        Confidence level of the percentile intervals (``level`` before 0.2, deprecated).
+    seed : int, numpy Generator or None
+        Source of the draws; the integer that reproduces them is in ``settings["seed"]``.
 
     Notes
     -----
@@ -747,11 +776,12 @@ def positions(model: IWModel, populations, *, by=None, n_boot: int = 1000,
     at once as a (draws x respondents) count matrix C, means
     ``(C w) S / (C w) 1``; percentile intervals.
     """
+    level = confidence_level
     if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise ValueError(f"confidence_level must be in (0, 1), got {level}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
-    rng = np.random.default_rng(seed)
+    rng, seed_value = resolve_seed(seed)
     by_cols = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
     dims = ["trad_agg", "surv_self_agg", "tradrat", "survself"]
     rows = []
@@ -791,7 +821,9 @@ def positions(model: IWModel, populations, *, by=None, n_boot: int = 1000,
     table = pd.DataFrame(rows)
     front = ["population", "subgroup", *by_cols, "n_scored"]
     table = table[front + [c for c in table.columns if c not in front]]
-    return IWPositions(table=table, level=float(level), n_boot=int(n_boot), by=by_cols)
+    return IWPositions(table=table, by=by_cols,
+                       settings={"n_boot": int(n_boot), "confidence_level": float(level),
+                                 "seed": seed_value, "by": by_cols, "indices": indices})
 
 
 # --------------------------------------------------------------------------------------------
@@ -816,13 +848,16 @@ class IWStructureCheck:
     ``congruence``: one row per population and dimension (and "overall") —
     Tucker's congruence against the theoretical target pattern and against
     gold, with Lorenzo-Seva & ten Berge bands. ``loadings``: the oriented
-    (or aligned) loadings of every population.
+    (or aligned) loadings of every population. ``settings``: ``align``, ``indices``;
+    ``notes``: tuple of str.
     """
 
     items: pd.DataFrame
     congruence: pd.DataFrame
     loadings: dict
     align: str
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.items.copy()
@@ -867,8 +902,12 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
         if name == "gold":
             raise ValueError("'gold' is reserved for the model's own loadings; rename the "
                              "population")
-        fit = fit_map(pop, variant=model.variant, weighted=model.weighted,
-                      min_items=model.min_items, missing=model.missing, indices=indices)
+        try:
+            fit = fit_map(pop, variant=model.variant, weighted=model.weighted,
+                          min_items=model.min_items, missing=model.missing, indices=indices)
+        except ValueError as err:
+            raise ValueError(f"the map's structure cannot be re-estimated on population "
+                             f"{name!r}: {err}") from err
         lam = fit.loadings
         if align == "procrustes":
             rot, _ = linalg.orthogonal_procrustes(fit.loadings.to_numpy(), gold_l.to_numpy())
@@ -896,7 +935,8 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
                               "vs_gold": vs_g.loc[d, "congruence"],
                               "band_vs_gold": vs_g.loc[d, "band"]})
     return IWStructureCheck(items=pd.DataFrame(item_rows), congruence=pd.DataFrame(cong_rows),
-                            loadings=loads, align=align)
+                            loadings=loads, align=align,
+                            settings={"align": align, "indices": indices})
 
 
 # --------------------------------------------------------------------------------------------
@@ -909,12 +949,16 @@ class CulturalMap:
     Carries what the cultural-map figure and the loadings plot need:
     ``positions.table`` (population / subgroup means with CIs on TradAgg and
     SurvSAgg), ``gold_loadings`` and ``simulated_loadings`` (refitted, for the
-    loadings plot), and the ``model``.
+    loadings plot), and the ``model``. ``settings``: the options of :func:`cultural_map`
+    (with the integer ``seed`` of the bootstrap draws); ``notes``: those of the model,
+    the positions and the structure check.
     """
 
     model: IWModel
     positions: IWPositions
     structure: IWStructureCheck
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def gold_loadings(self) -> pd.DataFrame:
@@ -932,9 +976,10 @@ class CulturalMap:
         return (f"CulturalMap({self.model.variant})\n{self.positions!r}\n{self.structure!r}")
 
 
+@renamed_arguments(level="confidence_level")
 def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "official",
-                 n_boot: int = 1000, level: float = 0.95, seed=None, min_items: int = 6,
-                 missing: str = "meansub", weighted: bool = True,
+                 n_boot: int = 1000, confidence_level: float = 0.95, seed=None,
+                 min_items: int = 6, missing: str = "meansub", weighted: bool = True,
                  align: str = "orient") -> CulturalMap:
     """Fit the map on gold, project gold and simulated populations, check the structure.
 
@@ -946,8 +991,8 @@ def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "offic
         Demographic columns for subgroup positions.
     variant, min_items, missing, weighted
         As for :func:`fit_map`.
-    n_boot, level, seed
-        As for :func:`positions`.
+    n_boot, confidence_level, seed
+        As for :func:`positions` (``level`` before 0.2, deprecated).
     align
         As for :func:`structure_check`.
 
@@ -969,7 +1014,10 @@ def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "offic
     model = fit_map(gold, variant=variant, weighted=weighted, min_items=min_items,
                     missing=missing)
     sims = {} if simulated is None else _as_populations(simulated)
-    pos = positions(model, {"gold": gold, **sims}, by=by, n_boot=n_boot, level=level,
-                    seed=seed)
-    return CulturalMap(model=model, positions=pos,
-                       structure=structure_check(model, sims or None, align=align))
+    seed_value = resolve_seed(seed)[1]
+    pos = positions(model, {"gold": gold, **sims}, by=by, n_boot=n_boot,
+                    confidence_level=confidence_level, seed=seed_value)
+    check = structure_check(model, sims or None, align=align)
+    settings = {**model.settings, **pos.settings, **check.settings}
+    return CulturalMap(model=model, positions=pos, structure=check, settings=settings,
+                       notes=model.notes + pos.notes + check.notes)
