@@ -36,16 +36,16 @@ def test_structure_rows_are_the_comparison(report):
     cmp = report.results[("structure", "shuffled")]
     t = report.table
     row = t[(t.population == "shuffled") & (t.component == "structure")
-            & (t.metric == "rmse") & (t.item == "polychoric")]
+            & (t.statistic == "rmse") & (t.item == "polychoric")]
     assert float(row["value"].iloc[0]) == pytest.approx(float(cmp.statistic("rmse")["value"]))
     # shuffling destroys structure: its RMSE lies beyond gold's resampling noise floor
-    assert float(row["value"].iloc[0]) > float(row["floor_q95"].iloc[0])
+    assert float(row["value"].iloc[0]) > float(row["floor_high"].iloc[0])
 
 
 def test_cultural_map_rows(report):
     cm = report.results[("cultural_map", "all")]
     t = report.table
-    rows = t[(t.component == "cultural_map") & (t.metric == "trad_agg")]
+    rows = t[(t.component == "cultural_map") & (t.statistic == "trad_agg")]
     assert set(rows["population"]) == {"gold", "shuffled", "persona"}
     pos = cm.positions.table.query("subgroup == 'all'").set_index("population")
     got = rows.set_index("population")["value"].astype(float)
@@ -56,13 +56,13 @@ def test_numbers_come_from_components(report, gold):
     sim = report.results[("marginal", "persona")]
     t = report.table
     row = t[(t.population == "persona") & (t.component == "marginal") & (t.subgroup == "overall")
-            & (t.item == "Q164") & (t.metric == "w1_norm")]
+            & (t.item == "Q164") & (t.statistic == "w1_norm")]
     expected = sim.per_item.set_index("item").loc["Q164", "w1_norm"]
     assert float(row["value"].iloc[0]) == pytest.approx(float(expected), abs=0)
 
 
 def test_shuffled_matches_every_marginal_and_mode(report):
-    s = report.summary.set_index(["population", "metric"])["value"]
+    s = report.summary.set_index(["population", "statistic"])["value"]
     assert s[("shuffled", "mean normalised W1 (ordinal items)")] == pytest.approx(0, abs=1e-12)
     assert s[("shuffled", "modal accuracy")] == 1.0
     assert s[("persona", "modal accuracy")] < 1.0
@@ -86,7 +86,7 @@ def test_subgroup_level_predictions(gold):
     dist = pa.answer_distributions(gold, by=["Q260"])
     rep = audit(gold, {"exact": dist}, by=["Q260"])
     assert "structure" not in set(rep.table["component"])  # needs respondent-level data
-    s = rep.summary.set_index("metric")["value"]
+    s = rep.summary.set_index("statistic")["value"]
     assert s["modal accuracy"] == 1.0
     assert s["mean normalised W1 (ordinal items)"] == pytest.approx(0, abs=1e-12)
 
@@ -131,8 +131,47 @@ def test_undefined_jennrich_pvalue_says_why():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rep = audit(gold, {"mc": sim}, n_boot=10, n_null=10, cultural_map=False)
-    row = rep.summary[rep.summary.metric == "Jennrich p-value"].iloc[0]
+    row = rep.summary[rep.summary.statistic == "Jennrich p-value"].iloc[0]
     if pd.isna(row["value"]):
         assert "singular" in row["note"] or "undefined" in row["note"]
     else:
         assert 0 <= row["value"] <= 1 and pd.isna(row["note"])
+
+
+def test_fully_mode_collapsed_population_is_audited_loudly(gold):
+    # every respondent answers every item with its first code: no variation at all
+    idx = np.zeros((gold.n_respondents, gold.n_items), dtype=int)
+    ones = pa.Survey.from_category_indices(idx, gold.items, demographics=gold.demographics,
+                                           name="ones")
+    with pytest.warns(UserWarning, match="could not be computed"):
+        rep = audit(gold, {"ones": ones}, by=["Q260"], n_boot=10, n_null=10, seed=0)
+    comps = set(rep.table.loc[rep.table.population == "ones", "component"])
+    assert {"marginal", "modal"} <= comps
+    s = rep.summary.set_index("statistic")["value"]
+    assert s["modal accuracy"] < 1
+    assert s["mean normalised W1 (ordinal items)"] > 0
+    # the structural component has a row that says why, and the report's notes say so too
+    failed = rep.summary[rep.summary.verdict == "undefined"]
+    assert "structure" in set(failed["component"])
+    assert all(isinstance(n, str) and n for n in failed["note"])
+    assert any(n.startswith("structure could not be computed for 'ones'") for n in rep.notes)
+
+
+def test_one_failing_population_keeps_the_others(gold):
+    idx = np.zeros((gold.n_respondents, gold.n_items), dtype=int)
+    ones = pa.Survey.from_category_indices(idx, gold.items, demographics=gold.demographics)
+    sims = {"ones": ones, "shuffled": pa.datasets.shuffled(gold, seed=1)}
+    with pytest.warns(UserWarning, match="could not be computed for 'ones'"):
+        rep = audit(gold, sims, n_boot=10, n_null=10, seed=0)
+    row = rep.summary[(rep.summary.population == "shuffled")
+                      & (rep.summary.statistic == "polychoric RMSE")].iloc[0]
+    assert np.isfinite(row["value"]) and row["verdict"] == "beyond floor"
+    assert rep.settings["seed"] == 0
+
+
+def test_seed_none_records_the_integer_that_reproduces(gold):
+    sim = pa.datasets.shuffled(gold, seed=1)
+    a = audit(gold, {"s": sim}, structure=False, cultural_map=False)
+    b = audit(gold, {"s": sim}, structure=False, cultural_map=False, seed=a.settings["seed"])
+    assert isinstance(a.settings["seed"], int)
+    pd.testing.assert_frame_equal(a.table, b.table)

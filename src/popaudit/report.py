@@ -16,11 +16,23 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "Report", "tidy"]
+__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "Report", "tidy"]
 
-#: Columns of :attr:`Report.table`, in order.
-COLUMNS = ["population", "level", "subgroup", "component", "item", "metric", "value",
-           "ci_low", "ci_high", "floor_median", "floor_q95", "pvalue", "n"]
+#: Columns of :attr:`Report.table`, in order (the tidy layout of docs/api.md). ``value`` is
+#: the observed statistic, ``estimate`` its bias-corrected estimate where the interval comes
+#: from a bias-correcting bootstrap (a value may then lie outside its own interval, its
+#: estimate never does); ``floor_low`` / ``floor_high`` bound the noise floor on the side
+#: that counts (similarities / distances).
+COLUMNS = ["population", "component", "level", "subgroup", "item", "statistic", "value",
+           "estimate", "ci_low", "ci_high", "floor_median", "floor_low", "floor_high",
+           "beyond_floor", "p_value", "n", "note"]
+
+#: Columns of :attr:`Report.summary`: one headline row per population and statistic.
+SUMMARY_COLUMNS = ["population", "component", "statistic", "value", "floor_median",
+                   "floor_low", "floor_high", "verdict", "n", "note"]
+
+# what components call their columns -> the tidy name
+_ALIASES = {"metric": "statistic", "pvalue": "p_value", "n_respondents": "n"}
 
 
 def _fmt4(x) -> str:
@@ -33,7 +45,8 @@ def _fmt3(x) -> str:
 
 def tidy(df: pd.DataFrame, **constants: Any) -> pd.DataFrame:
     """Conform a component's long table to :data:`COLUMNS` (absent columns are NA)."""
-    out = df.copy()
+    out = df.rename(columns={k: v for k, v in _ALIASES.items()
+                             if k in df.columns and v not in df.columns})
     for key, val in constants.items():
         out[key] = val
     for col in COLUMNS:
@@ -49,21 +62,26 @@ class Report:
     Attributes
     ----------
     table : DataFrame
-        Tidy long table, one row per (population, level, subgroup, component,
-        item, metric), with value, confidence interval, noise floor, p-value
-        and n where they exist (NA otherwise).
+        Tidy long table (:data:`COLUMNS`), one row per (population, component, level,
+        subgroup, item, statistic), with value, bias-corrected estimate, confidence
+        interval, noise floor, p-value, n and note where they exist (NA otherwise).
     results : dict
         Component result objects keyed by ``(component, population)``.
     summary : DataFrame
-        Headline numbers, one row per population and metric.
+        Headline numbers (:data:`SUMMARY_COLUMNS`), one row per population and statistic,
+        each with its noise floor where one exists and a verdict.
     settings : dict
-        Arguments the audit ran with (seed, subgroups, resampling counts).
+        Arguments the audit ran with (the integer seed, subgroups, resampling counts).
+    notes : tuple of str
+        What the reader must know: components that could not run for a population (and
+        why), and the warnings raised during the audit.
     """
 
     table: pd.DataFrame
     results: dict = field(default_factory=dict)
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def populations(self) -> list[str]:
