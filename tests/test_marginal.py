@@ -193,7 +193,7 @@ def test_compare_overall_by_hand():
 
 def test_compare_by_subgroup_and_per_subgroup_means():
     gold, sim = gold_sim()
-    res = pa.compare_marginals(gold, sim, by="g")
+    res = pa.compare_marginals(gold, sim, by="g", min_size=None)
     assert res.n_pairs == 6
     assert set(res.per_item["subgroup"]) == {"g=1", "g=2"}
     row = res.per_item[(res.per_item.subgroup == "g=1") & (res.per_item.item == "ord")].iloc[0]
@@ -205,10 +205,10 @@ def test_compare_by_subgroup_and_per_subgroup_means():
 
 def test_sim_as_distributions_equals_sim_as_survey():
     gold, sim = gold_sim()
-    from_survey = pa.compare_marginals(gold, sim, by="g")
+    from_survey = pa.compare_marginals(gold, sim, by="g", min_size=None)
     tab = pa.answer_distributions(sim, by="g").to_frame()
     dist = AnswerDistributions.from_frame(tab, gold.items, subgroup_col=["g"])
-    from_table = pa.compare_marginals(gold, dist)  # by taken from the table
+    from_table = pa.compare_marginals(gold, dist, min_size=None)  # by taken from the table
     pd.testing.assert_frame_equal(
         from_survey.per_item.drop(columns=["n_sim"]), from_table.per_item.drop(columns=["n_sim"]))
 
@@ -225,8 +225,8 @@ def test_weighted_equals_replicated_rows():
     gold_r = pa.Survey.from_category_indices(idx[rep], items, demographics=demo.iloc[rep])
     sim = pa.Survey.from_category_indices(rng.integers(0, 3, (50, 2)), items,
                                           demographics=pd.DataFrame({"g": rng.integers(0, 2, 50)}))
-    a = pa.compare_marginals(gold_w, sim, by="g").per_item
-    b = pa.compare_marginals(gold_r, sim, by="g").per_item
+    a = pa.compare_marginals(gold_w, sim, by="g", min_size=None).per_item
+    b = pa.compare_marginals(gold_r, sim, by="g", min_size=None).per_item
     metrics = list(ORDINAL_METRICS)
     np.testing.assert_allclose(a[metrics].to_numpy(float, na_value=-1),
                                b[metrics].to_numpy(float, na_value=-1), atol=1e-12)
@@ -244,9 +244,9 @@ def test_compare_invariant_to_row_order(seed):
             idx, items, demographics=pd.DataFrame({"g": np.arange(n) % 2}),
             weights=rng.uniform(0.2, 2, n))
     gold, sim = survey(30), survey(20)
-    a = pa.compare_marginals(gold, sim, by="g").to_frame()
+    a = pa.compare_marginals(gold, sim, by="g", min_size=None).to_frame()
     b = pa.compare_marginals(gold.subset(rng.permutation(30)), sim.subset(rng.permutation(20)),
-                             by="g").to_frame()
+                             by="g", min_size=None).to_frame()
     np.testing.assert_allclose(a["value"], b["value"], atol=1e-12)  # summation order
     assert (a["value"].between(-10, 10)).all()
 
@@ -259,8 +259,8 @@ def test_empty_cells_skipped_and_counted():
                         "option": [1, 2, 1, 2], "probability": [0.5, 0.5, 0.2, 0.8]})
     sim = AnswerDistributions.from_frame(tab, items)
     with pytest.raises(ValueError, match="only in gold"):
-        pa.compare_marginals(gold, sim, by="g")
-    res = pa.compare_marginals(gold, sim, by="g", unmatched="drop")
+        pa.compare_marginals(gold, sim, by="g", min_size=None)
+    res = pa.compare_marginals(gold, sim, by="g", unmatched="drop", min_size=None)
     assert res.n_pairs == 1  # g=3 has no valid gold answer
     assert res.n_empty_gold == 1 and res.only_gold == ("g=2",)
 

@@ -154,7 +154,7 @@ def test_surveys_by_subgroup_and_policy_errors():
                      items=items, demographics=["g"])
     sim = pa.Survey(pd.DataFrame({"Q": [1, 2, 3, 3], "g": [1, 1, 2, 2]}), items=items,
                     demographics=["g"])
-    res = pa.compare_modes(gold, sim, by="g", sim_ties="first")
+    res = pa.compare_modes(gold, sim, by="g", sim_ties="first", min_size=None)
     assert res.per_pair["subgroup"].tolist() == ["g=1", "g=2"]
     assert res.per_pair["credit"].tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="ties must be one of"):
@@ -201,9 +201,9 @@ def test_row_order_invariance(seed):
             rng.integers(0, 3, (n, 2)), items,
             demographics=pd.DataFrame({"g": np.arange(n) % 3}), weights=rng.integers(1, 4, n))
     gold, sim = survey(24), survey(18)
-    a = pa.compare_modes(gold, sim, by="g", ties="fractional").per_pair
+    a = pa.compare_modes(gold, sim, by="g", ties="fractional", min_size=None).per_pair
     b = pa.compare_modes(gold.subset(rng.permutation(24)), sim.subset(rng.permutation(18)),
-                         by="g", ties="fractional").per_pair
+                         by="g", ties="fractional", min_size=None).per_pair
     pd.testing.assert_frame_equal(a, b)  # integer weights: shares exact, ties identical
 
 
@@ -299,3 +299,38 @@ def test_modal_distances_use_item_positions():
     # expected distance: q = (.2, .2, .6) at distances (0, 1, 0.5) over diameter 1
     assert r_pos.expected_distance == pytest.approx(0.2 * 1 + 0.6 * 0.5)
     assert r_unit.expected_distance == pytest.approx((0.2 * 1 + 0.6 * 2) / 2)
+
+
+def test_subgroup_of_one_is_not_scored_and_n_is_filled():
+    """A subgroup with one respondent gets define_subgroups' minimum cell size (30), a
+    warning naming it, and is listed in ``excluded``; every scored row carries its n."""
+    from popaudit.data.distributions import MIN_CELL_SIZE
+    from popaudit.subgroups.definition import define_subgroups
+    import inspect
+
+    assert inspect.signature(define_subgroups).parameters["min_size"].default == MIN_CELL_SIZE
+    rng = np.random.default_rng(0)
+    items = [pa.Item("A", codes=(1, 2, 3))]
+    g = np.array(["big"] * 80 + ["tiny"])
+    gold = pa.Survey(pd.DataFrame({"A": rng.integers(1, 4, 81), "g": g}), items,
+                     demographics=["g"])
+    sim = pa.Survey(pd.DataFrame({"A": rng.integers(1, 4, 81), "g": g}), items,
+                    demographics=["g"])
+    with pytest.warns(UserWarning, match=r"1 subgroup\(s\) below the minimum cell size 30 "
+                                         r"excluded from the comparison of simulated with gold: "
+                                         r"'g=tiny' \(n=1 in gold, n=1 in simulated\)"):
+        res = pa.compare_modes(gold, sim, by="g")
+    assert res.excluded == ("g=tiny",) and res.min_size == 30
+    assert set(res.per_pair["subgroup"]) == {"g=big"}
+    assert res.per_pair["n_gold"].tolist() == [80] and res.per_pair["n_sim"].tolist() == [80]
+    long = res.to_frame()
+    assert long["n"].notna().all() and (long["n"] == 80).all()
+    with pytest.warns(UserWarning, match="'g=tiny'"):
+        marg = pa.compare_marginals(gold, sim, by="g")
+    assert marg.excluded == ("g=tiny",) and marg.to_frame()["n"].notna().all()
+    # min_size=None scores every subgroup; whole populations are never filtered
+    assert pa.compare_modes(gold, sim, by="g", min_size=None).n_pairs == 2
+    small = gold.subset(np.arange(10))
+    assert pa.compare_modes(small, small).n_pairs == 1
+    with pytest.raises(ValueError, match="min_size must be a positive integer"):
+        pa.compare_modes(gold, sim, by="g", min_size=0)

@@ -30,9 +30,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from popaudit._inference import warn as _warn
 from popaudit.data.survey import Item, Survey, check_compatible
 
 __all__ = [
+    "MIN_CELL_SIZE",
     "OVERALL",
     "Aligned",
     "AnswerDistributions",
@@ -43,6 +45,11 @@ __all__ = [
 
 #: Label of the single subgroup of a population-level distribution.
 OVERALL = "overall"
+
+#: Minimum respondents for a subgroup to be scored (study A: 30), shared by
+#: :func:`~popaudit.define_subgroups` and the subgroup comparisons
+#: (:func:`~popaudit.compare_modes`, :func:`~popaudit.compare_marginals`, ``audit``).
+MIN_CELL_SIZE = 30
 
 #: Tolerance on the sum of a subgroup x item probability vector.
 SUM_TOL = 1e-6
@@ -750,6 +757,27 @@ class Aligned(NamedTuple):
     sim: AnswerDistributions
     only_gold: tuple[str, ...]
     only_sim: tuple[str, ...]
+    #: Subgroups left out for having fewer than ``min_size`` respondents in either population.
+    excluded: tuple[str, ...] = ()
+
+
+def warn_small_cells(cells: Sequence[tuple[str, str]], min_size: int, where: str = "") -> None:
+    """The one warning for subgroups below the minimum cell size (``define_subgroups`` and the
+    subgroup comparisons): ``cells`` are ``(label, size text)`` pairs."""
+    if not cells:
+        return
+    shown = ", ".join(f"{lab!r} ({size})" for lab, size in cells[:20])
+    more = f" and {len(cells) - 20} more" if len(cells) > 20 else ""
+    _warn(f"{len(cells)} subgroup(s) below the minimum cell size {min_size} excluded"
+          f"{where}: {shown}{more}")
+
+
+def check_min_size(min_size) -> int | None:
+    if min_size is None:
+        return None
+    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
+        raise ValueError(f"min_size must be a positive integer or None, got {min_size!r}")
+    return int(min_size)
 
 
 def _to_dist(x, by, role: str) -> AnswerDistributions:
@@ -765,7 +793,8 @@ def _to_dist(x, by, role: str) -> AnswerDistributions:
 
 
 def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = "raise",
-          what: tuple[str, str] = ("gold", "simulated")) -> Aligned:
+          what: tuple[str, str] = ("gold", "simulated"), min_size: int | None = None
+          ) -> Aligned:
     """Put gold and simulated populations on the same items and subgroups.
 
     Parameters
@@ -780,15 +809,22 @@ def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = 
         naming them, or drop them (they are listed in the result).
     what : pair of str
         Names of the two populations in messages.
+    min_size : int, optional
+        Minimum cell size: when the populations are split into subgroups, a
+        subgroup with fewer respondents than this in either population (sizes
+        known for survey inputs: respondents in the subgroup, as
+        :func:`~popaudit.define_subgroups` counts them) is left out, with a
+        ``UserWarning`` listing it. None keeps every subgroup.
 
     Returns
     -------
     Aligned
-        ``(gold, sim, only_gold, only_sim)``: the simulated items in gold's
-        order, subgroups in gold's order.
+        ``(gold, sim, only_gold, only_sim, excluded)``: the simulated items in
+        gold's order, subgroups in gold's order.
     """
     if unmatched not in ("raise", "drop"):
         raise ValueError("unmatched must be 'raise' or 'drop'")
+    min_size = check_min_size(min_size)
     by_t = None if by is None else ((by,) if isinstance(by, str) else tuple(by))
     if by_t is None:
         for x in (gold, sim):
@@ -818,7 +854,26 @@ def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = 
     if not common:
         raise ValueError(f"no subgroup is common to {what[0]} ({list(gd.labels[:5])}) and "
                          f"{what[1]} ({list(sd.labels[:5])})")
+    excluded: list[tuple[str, str]] = []
+    split = not (len(common) == 1 and common[0] == OVERALL)
+    if min_size is not None and split:
+        sizes = [dict(zip(d.labels, d.group_size.tolist())) if d.group_size is not None
+                 else {} for d in (gd, sd)]
+        keep = []
+        for lab in common:
+            small = [f"n={sz[lab]} in {who}" for sz, who in zip(sizes, what)
+                     if lab in sz and sz[lab] < min_size]
+            if small:
+                excluded.append((lab, ", ".join(small)))
+            else:
+                keep.append(lab)
+        warn_small_cells(excluded, min_size, where=f" from the comparison of {what[1]} with "
+                                                   f"{what[0]}")
+        if not keep:
+            raise ValueError(f"no subgroup has at least {min_size} respondents in both "
+                             f"{what[0]} and {what[1]}; lower min_size (or pass None)")
+        common = keep
     # select() also trims both to the same zero padding (Kmax of the common items)
     gd2 = gd.select(subgroups=common)
     sd2 = sd.select(items=gd.item_names, subgroups=common)
-    return Aligned(gd2, sd2, only_gold, only_sim)
+    return Aligned(gd2, sd2, only_gold, only_sim, tuple(lab for lab, _ in excluded))

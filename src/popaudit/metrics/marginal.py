@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import rel_entr
 
-from popaudit.data.distributions import align
+from popaudit.data.distributions import MIN_CELL_SIZE, align
 
 __all__ = [
     "NOMINAL_METRICS",
@@ -365,6 +365,10 @@ class MarginalResult:
         Names of the simulated and gold populations.
     only_gold, only_sim : tuple of str
         Subgroups dropped because only one population had them (``unmatched="drop"``).
+    excluded : tuple of str
+        Subgroups left out for having fewer than ``min_size`` respondents.
+    min_size : int or None
+        The minimum cell size applied.
     """
 
     per_item: pd.DataFrame
@@ -381,11 +385,13 @@ class MarginalResult:
     reference: str = "gold"
     only_gold: tuple[str, ...] = ()
     only_sim: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    min_size: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: ``population``, ``subgroup``, ``item``, ``kind``,
         ``metric``, ``value`` (only metrics that apply to the item; degenerate
-        flags as 0/1)."""
+        flags as 0/1) and ``n`` (gold's valid answers behind the pair)."""
         per = self.per_item
         parts = []
         for m in ORDINAL_METRICS:
@@ -394,7 +400,8 @@ class MarginalResult:
             parts.append(pd.DataFrame({
                 "subgroup": per["subgroup"].to_numpy()[sel], "item": per["item"].to_numpy()[sel],
                 "kind": per["kind"].to_numpy()[sel], "metric": m,
-                "value": col.to_numpy(dtype=float, na_value=np.nan)[sel]}))
+                "value": col.to_numpy(dtype=float, na_value=np.nan)[sel],
+                "n": per["n_gold"].array[sel]}))
         out = pd.concat(parts, ignore_index=True)
         out.insert(0, "population", self.population)
         return out
@@ -437,7 +444,8 @@ class MarginalResult:
 
 def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
                       kl_smoothing: float = 1e-6, unmatched: str = "raise",
-                      degenerate_atol: float = 0.0) -> MarginalResult:
+                      degenerate_atol: float = 0.0,
+                      min_size: int | None = MIN_CELL_SIZE) -> MarginalResult:
     """Compare answer distributions of a simulated population with gold, per item and subgroup.
 
     Parameters
@@ -456,6 +464,12 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
         Subgroups present in one population only: raise, or drop and list them.
     degenerate_atol : float
         Threshold of :func:`is_degenerate`.
+    min_size : int or None
+        Minimum cell size when ``by`` splits surveys into subgroups: a subgroup
+        with fewer respondents in gold or in the simulated population is left
+        out with a ``UserWarning`` listing it (default 30, the constant of
+        :func:`~popaudit.define_subgroups`); listed in ``excluded``. None keeps
+        every subgroup.
 
     Returns
     -------
@@ -488,7 +502,7 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
     >>> res.n_degenerate_sim
     1
     """
-    al = align(gold, sim, by, unmatched=unmatched)
+    al = align(gold, sim, by, unmatched=unmatched, min_size=min_size)
     gd, sd = al.gold, al.sim
     both = gd.has_data & sd.has_data
     gg, jj = np.nonzero(both)
@@ -582,4 +596,5 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
         n_degenerate_gold=int(values["degenerate_gold"].sum()),
         n_degenerate_sim=int(values["degenerate_sim"].sum()), kl_smoothing=float(kl_smoothing),
         by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
-        only_gold=al.only_gold, only_sim=al.only_sim)
+        only_gold=al.only_gold, only_sim=al.only_sim, excluded=al.excluded,
+        min_size=min_size)

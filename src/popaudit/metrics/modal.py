@@ -48,7 +48,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from popaudit.data.distributions import AnswerDistributions, align, answer_distributions
+from popaudit.data.distributions import (
+    MIN_CELL_SIZE,
+    AnswerDistributions,
+    align,
+    answer_distributions,
+)
 from popaudit.data.survey import Survey
 
 __all__ = [
@@ -169,7 +174,9 @@ class ModalResult:
         ``kind``, ``n_categories``, ``gold_modes`` and ``sim_modes`` (tuples
         of codes), ``n_gold_modes``, ``n_sim_modes``, ``unresolved`` (bool),
         ``unresolved_reason`` (``""``, ``"gold tie"``, ``"simulated tie"`` or
-        ``"gold and simulated tie"``), ``credit`` (modal accuracy credit in
+        ``"gold and simulated tie"``), ``n_gold`` and ``n_sim`` (valid answers
+        behind each distribution; ``<NA>`` only where unknown, e.g. model
+        probabilities without counts), ``credit`` (modal accuracy credit in
         [0, 1]), ``distance_applicable`` (False for nominal items),
         ``distance_error`` and ``expected_distance`` (both in [0, 1]).
         ``<NA>`` appears only where the pair is unresolved or the distance
@@ -190,7 +197,7 @@ class ModalResult:
     n_empty_gold, n_empty_sim : int
         Pairs skipped: gold has no distribution; gold has one but the
         simulated population does not.
-    by, population, reference, only_gold, only_sim
+    by, population, reference, only_gold, only_sim, excluded, min_size
         As in :class:`~popaudit.metrics.marginal.MarginalResult`.
     """
 
@@ -212,6 +219,8 @@ class ModalResult:
     reference: str = "gold"
     only_gold: tuple[str, ...] = ()
     only_sim: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    min_size: int | None = None
 
     def _mean(self, metric: str) -> float:
         row = self.summary[self.summary["metric"] == metric]
@@ -235,13 +244,15 @@ class ModalResult:
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: ``population``, ``subgroup``, ``item``, ``kind``,
         ``metric`` (``accuracy``, ``distance_error``, ``expected_distance``),
-        ``value``; unresolved and not-applicable pairs have no row."""
+        ``value`` and ``n`` (gold's valid answers behind the mode); unresolved
+        and not-applicable pairs have no row."""
         parts = []
         for m in _MODAL_METRICS:
             col = self.per_pair[_METRIC_COLUMN[m]]
             sel = col.notna().to_numpy()
             sub = self.per_pair.loc[sel, ["subgroup", "item", "kind"]]
-            parts.append(sub.assign(metric=m, value=col[sel].to_numpy(dtype=float)))
+            parts.append(sub.assign(metric=m, value=col[sel].to_numpy(dtype=float),
+                                    n=self.per_pair["n_gold"].array[sel]))
         out = pd.concat(parts, ignore_index=True)
         out.insert(0, "population", self.population)
         return out
@@ -298,7 +309,8 @@ def _aggregate(metrics: dict, group: np.ndarray, labels, key: str | None,
 
 def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str = "any",
                   sim_ties: str = "average", tie_tol: float = 1e-9,
-                  unmatched: str = "raise") -> ModalResult:
+                  unmatched: str = "raise", min_size: int | None = MIN_CELL_SIZE
+                  ) -> ModalResult:
     """Modal accuracy and distance-aware errors of a simulated population against gold.
 
     Parameters
@@ -315,6 +327,12 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
         Absolute tolerance under which two probabilities are tied.
     unmatched : {"raise", "drop"}
         Subgroups present in one population only.
+    min_size : int or None
+        Minimum cell size when ``by`` splits surveys into subgroups: a subgroup
+        with fewer respondents in gold or in the simulated population is not
+        scored (a mode of one respondent is noise) and is listed in a
+        ``UserWarning`` and in ``excluded``. Default 30, the constant of
+        :func:`~popaudit.define_subgroups`; None scores every subgroup.
 
     Returns
     -------
@@ -359,7 +377,7 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
     if sim_ties not in SIM_TIE_POLICIES:
         raise ValueError(f"sim_ties must be one of {SIM_TIE_POLICIES}, got {sim_ties!r}")
     tol = _check_tol(tie_tol)
-    al = align(gold, sim, by, unmatched=unmatched)
+    al = align(gold, sim, by, unmatched=unmatched, min_size=min_size)
     gd, sd = al.gold, al.sim
     both = gd.has_data & sd.has_data
     gg, jj = np.nonzero(both)
@@ -419,6 +437,10 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
         "gold_modes": _code_tuples(gmask, codes), "sim_modes": _code_tuples(smask, codes),
         "n_gold_modes": n_g, "n_sim_modes": n_s,
         "unresolved": unresolved, "unresolved_reason": reason,
+        "n_gold": pd.array(gd.n[gg, jj] if gd.n is not None else [pd.NA] * len(gg),
+                           dtype="Int64"),
+        "n_sim": pd.array(sd.n[gg, jj] if sd.n is not None else [pd.NA] * len(gg),
+                          dtype="Int64"),
         "credit": na_col(credit, unresolved),
         "distance_applicable": ordered,
         "distance_error": na_col(dist_err, unresolved | ~ordered),
@@ -441,7 +463,8 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
         n_empty_gold=int((~gd.has_data).sum()), n_empty_sim=int((gd.has_data & ~sd.has_data
                                                                   ).sum()),
         by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
-        only_gold=al.only_gold, only_sim=al.only_sim)
+        only_gold=al.only_gold, only_sim=al.only_sim, excluded=al.excluded,
+        min_size=min_size)
 
 
 # ---------------------------------------------------------------------------

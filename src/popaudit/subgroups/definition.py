@@ -32,7 +32,13 @@ import numpy as np
 import pandas as pd
 
 from popaudit._inference import warn as _warn
-from popaudit.data.distributions import AnswerDistributions, answer_distributions, subgroup_label
+from popaudit.data.distributions import (
+    MIN_CELL_SIZE,
+    AnswerDistributions,
+    answer_distributions,
+    subgroup_label,
+    warn_small_cells,
+)
 from popaudit.data.survey import Survey
 from popaudit.metrics.marginal import compare_marginals
 from popaudit.metrics.modal import compare_modes, modal_diversity
@@ -376,7 +382,7 @@ class Subgroups:
                 f"{self.gold.n_items} items, gold {self.survey.name!r})")
 
 
-def define_subgroups(survey: Survey, strata, *, min_size: int = 30) -> Subgroups:
+def define_subgroups(survey: Survey, strata, *, min_size: int = MIN_CELL_SIZE) -> Subgroups:
     """Subgroups from demographic columns or their crossings, with weighted gold distributions.
 
     Parameters
@@ -463,12 +469,8 @@ def define_subgroups(survey: Survey, strata, *, min_size: int = 30) -> Subgroups
         raise ValueError(f"subgroup label(s) {list(dup[:5])} occur in two strata; rename the "
                          "demographic values so that labels are unique")
     excluded = table[~table["kept"]]
-    if len(excluded):
-        shown = ", ".join(f"{r.subgroup!r} (n={r.n_respondents})"
-                          for r in excluded.head(20).itertuples())
-        more = f" and {len(excluded) - 20} more" if len(excluded) > 20 else ""
-        _warn(f"{len(excluded)} subgroup(s) below the minimum cell size {min_size} "
-                      f"excluded: {shown}{more}")
+    warn_small_cells([(r.subgroup, f"n={r.n_respondents}") for r in excluded.itertuples()],
+                     min_size)
     if not parts:
         raise ValueError(f"no subgroup has at least {min_size} respondents; lower min_size")
     gold = _concat(parts, survey.name)
@@ -479,7 +481,7 @@ def define_subgroups(survey: Survey, strata, *, min_size: int = 30) -> Subgroups
 
 def study_a_subgroups(survey: Survey, axes: Sequence[str] = ("sex", "age_group", "ethnicity",
                                                              "religion"),
-                      *, anchor: str = "sex", min_size: int = 30) -> Subgroups:
+                      *, anchor: str = "sex", min_size: int = MIN_CELL_SIZE) -> Subgroups:
     """Study A's design in one call: single axes and pairwise crossings, compositional split.
 
     In-distribution: the single-axis subgroups and the crossings of
@@ -820,10 +822,13 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
         raise ValueError(f"the simulated population {pop!r} covers none of the kept subgroups")
     gold = gold.select(subgroups=keep)
     sim_d = sim_d.select(subgroups=keep)
-    modal = compare_modes(gold, sim_d, ties=ties, sim_ties=sim_ties, tie_tol=tie_tol)
-    marg = compare_marginals(gold, sim_d)
+    # gold's subgroups already passed define_subgroups' minimum cell size
+    modal = compare_modes(gold, sim_d, ties=ties, sim_ties=sim_ties, tie_tol=tie_tol,
+                          min_size=None)
+    marg = compare_marginals(gold, sim_d, min_size=None)
     mcols = ["w1_norm", "representativeness", "js_distance", "total_variation"]
-    per = modal.per_pair.rename(columns={"credit": "accuracy", "distance_error": "nmae"})
+    per = modal.per_pair.drop(columns=["n_gold", "n_sim"]).rename(
+        columns={"credit": "accuracy", "distance_error": "nmae"})
     per = per.merge(marg.per_item[["subgroup", "item"] + mcols + ["n_gold", "n_sim"]],
                     on=["subgroup", "item"], how="left", validate="one_to_one")
     strat = subgroups.stratum_of()
