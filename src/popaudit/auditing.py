@@ -9,34 +9,18 @@ reason in ``note``, the report's ``notes`` say so, and every other result is kep
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
 from popaudit._inference import resolve_seed, warn
 from popaudit.components import COMPONENTS, AuditContext, Component, headline
 from popaudit.data.distributions import AnswerDistributions
-from popaudit.data.survey import Survey, check_compatible
+from popaudit.data.survey import Survey, as_populations, check_compatible
 from popaudit.maps.inglehart_welzel import SOURCE_ITEMS
 from popaudit.report import SUMMARY_COLUMNS, Report, tidy
 
-__all__ = ["as_populations", "audit"]
-
-
-def as_populations(simulated, *, default_name: str = "simulated",
-                   accepts: tuple[type, ...] = (Survey, AnswerDistributions)) -> dict:
-    """``{name: population}`` from one population or a mapping of them (the one place that
-    turns the ``simulated`` argument of audit-level functions into a dict)."""
-    if isinstance(simulated, accepts):
-        return {getattr(simulated, "name", None) or default_name: simulated}
-    if not isinstance(simulated, Mapping) or not simulated:
-        kinds = " or ".join(t.__name__ for t in accepts)
-        raise TypeError(f"simulated must be a {kinds}, or a non-empty dict of name -> population")
-    bad = [name for name, pop in simulated.items() if not isinstance(pop, accepts)]
-    if bad:
-        raise TypeError(f"population {bad[0]!r} is a {type(simulated[bad[0]]).__name__}, not a "
-                        f"{' or '.join(t.__name__ for t in accepts)}")
-    return dict(simulated)
+__all__ = ["audit"]
 
 
 def _selected(structure, factors, cultural_map, subgroups, gold, components) -> list[Component]:
@@ -131,7 +115,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
     """
     if not isinstance(gold, Survey):
         raise TypeError("gold must be a respondent-level Survey")
-    pops = as_populations(simulated)
+    pops = as_populations(simulated, kinds=(Survey, AnswerDistributions))
     for name, sim in pops.items():
         if isinstance(sim, Survey):
             check_compatible(gold, sim, what=("gold", name))
