@@ -4,7 +4,7 @@ Everything here works on correlation matrices — normally polychoric ones
 (:func:`popaudit.structure.polychoric`) — so that a simulated population's factor
 structure can be read against gold's:
 
-- :func:`efa`: exploratory factor analysis through factor-analyzer (minres or
+- :func:`efa`: exploratory factor analysis (minres or
   maximum likelihood; varimax, promax or oblimin), with the fit statistics
   psych::fa reports for a correlation matrix and ``n.obs``;
 - :func:`parallel_analysis`: eigenvalues and scree data, and the number of
@@ -20,15 +20,23 @@ structure can be read against gold's:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from factor_analyzer import FactorAnalyzer, Rotator
+from factor_analyzer import Rotator
 from scipy import linalg, optimize, stats
 
-from popaudit._inference import check_correlation_matrix, harmonic_mean_offdiag
+from popaudit._inference import (
+    check_correlation_matrix,
+    harmonic_mean_offdiag,
+    renamed_arguments,
+    renamed_attribute,
+    resolve_seed,
+)
+from popaudit._inference import warn as _warn
 from popaudit.data.survey import Survey
 from popaudit.structure.polychoric import polychoric, polychoric_batch
 
@@ -271,6 +279,11 @@ class EFAResult:
         The analysed correlation matrix.
     fit : FitStatistics or None
         Fit statistics (None without ``n_obs``).
+    settings : dict
+        The options used: ``n_factors``, ``method``, ``rotation`` (as asked),
+        ``rotation_kwargs``, ``n_obs`` (as given; None when implied by the data).
+    notes : tuple of str
+        Why no fit statistics or no rotation, where that was decided for the user.
     """
 
     loadings: pd.DataFrame
@@ -286,6 +299,8 @@ class EFAResult:
     rotation: str
     n_obs: float | None
     fit: FitStatistics | None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_factors(self) -> int:
@@ -332,14 +347,56 @@ class EFAResult:
         return head + ")\n" + self.loadings.round(3).to_string()
 
 
+_PSI_BOUNDS = (0.005, 1.0)  # uniquenesses, as psych::fa and factor-analyzer bound them
+
+
+def _top_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    values, vectors = linalg.eigh(a)
+    return values[::-1], vectors[:, ::-1][:, :k]
+
+
+def _minres_objective(psi: np.ndarray, r: np.ndarray, k: int) -> float:
+    """Sum of squared residuals of ``R`` (diagonal ``1 - psi``) from its rank-k fit."""
+    rr = r.copy()
+    np.fill_diagonal(rr, 1.0 - psi)
+    values, vectors = _top_eigen(rr, k)
+    lam = vectors * np.sqrt(np.maximum(values[:k], np.finfo(float).eps * 100))
+    return float(np.sum((rr - lam @ lam.T) ** 2))
+
+
+def _ml_objective(psi: np.ndarray, r: np.ndarray, k: int) -> float:
+    """The discrepancy of R's ``factanal`` at uniquenesses ``psi``."""
+    sc = 1.0 / np.sqrt(psi)
+    values = linalg.eigvalsh(r * np.outer(sc, sc))[::-1][k:]
+    return float(-(np.sum(np.log(values) - values) - k + r.shape[0]))
+
+
 def _extract(r: np.ndarray, k: int, method: str) -> np.ndarray:
-    # factor-analyzer's extraction (minres or ML on a correlation matrix). FactorAnalyzer.fit
-    # itself is not called: factor-analyzer 0.5.1 (the latest release) passes
-    # check_array(force_all_finite=...), which scikit-learn >= 1.8 no longer accepts, and on a
-    # correlation matrix fit does nothing beyond this extraction and the Rotator below.
-    fa = FactorAnalyzer(n_factors=k, rotation=None, method=method, is_corr_matrix=True)
-    fa._arg_checker()
-    return np.asarray(fa._fit_factor_analysis(r.copy()), dtype=float)
+    """Unrotated loadings by minimum residual or maximum likelihood (psych::fa's methods).
+
+    The uniquenesses ``psi`` minimise the objective by L-BFGS-B from ``1 - SMC`` within
+    [0.005, 1] (psych's and factor-analyzer's start and bounds); the loadings are then the
+    top-k eigenvectors of ``R`` with diagonal ``1 - psi`` (minres) or of
+    ``Psi^-1/2 R Psi^-1/2`` rescaled (ML, as R's ``factanal``). popaudit owns this step:
+    factor-analyzer 0.5.1's public ``FactorAnalyzer.fit`` fails with scikit-learn >= 1.6
+    (``check_array(force_all_finite=...)``) and has no newer release; the psych fixtures in
+    tests/test_factors.py hold it to psych's loadings (3.9e-6 minres, 8.4e-5 ML).
+    """
+    start = np.diag(r) - (1.0 - 1.0 / np.diag(np.linalg.inv(r)))
+    objective = _ml_objective if method in ("ml", "mle") else _minres_objective
+    res = optimize.minimize(objective, start, args=(r, k), method="L-BFGS-B",
+                            bounds=[_PSI_BOUNDS] * r.shape[0], options={"maxiter": 1000})
+    if not res.success:
+        _warn(f"factor extraction ({method}) did not converge: {res.message}", RuntimeWarning)
+    psi = res.x
+    if method in ("ml", "mle"):
+        sc = 1.0 / np.sqrt(psi)
+        values, vectors = _top_eigen(r * np.outer(sc, sc), k)
+        return np.sqrt(psi)[:, None] * vectors * np.sqrt(np.maximum(values[:k] - 1.0, 0.0))
+    rr = r.copy()
+    np.fill_diagonal(rr, 1.0 - psi)
+    values, vectors = _top_eigen(rr, k)
+    return vectors * np.sqrt(np.maximum(values[:k], 0.0))
 
 
 def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = "varimax",
@@ -356,7 +413,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
         Number of factors k (1 <= k < number of items).
     method : {"minres", "ml"}
         Minimum residual (unweighted least squares) or maximum likelihood
-        extraction, by factor-analyzer.
+        extraction (psych::fa's objectives, solved by scipy; see Notes of ``_extract``).
     rotation : {"varimax", "promax", "oblimin", "none"} or None
         Rotation by factor-analyzer's ``Rotator`` (varimax and promax with
         Kaiser normalisation; oblimin with gamma 0 as GPArotation's default).
@@ -411,6 +468,10 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     rotation = "none" if rotation is None else rotation
     if rotation not in ROTATIONS:
         raise ValueError(f"rotation must be one of {ROTATIONS}, got {rotation!r}")
+    settings = {"n_factors": k, "method": method, "rotation": rotation,
+                "rotation_kwargs": dict(rotation_kwargs or {}),
+                "n_obs": None if n_obs is None else float(n_obs)}
+    notes = []
     if k == 1:
         rotation = "none"  # nothing to rotate; the result says so
     fit_required = n_obs is not None
@@ -444,8 +505,14 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     # The likelihood statistics are undefined for a matrix that is not positive definite
     # (e.g. polychoric correlations at +-1 from a mode-collapsed population): an explicit
     # n_obs asks for them and gets the error; an n_obs implied by the data gets fit=None.
-    if n_obs is None or (not fit_required and np.linalg.eigvalsh(r)[0] <= 0):
+    if n_obs is None:
         fit = None
+        notes.append("no fit statistics: the sample size is unknown for a correlation "
+                     "matrix (pass n_obs)")
+    elif not fit_required and np.linalg.eigvalsh(r)[0] <= 0:
+        fit = None
+        notes.append("no fit statistics: the correlation matrix is not positive definite, "
+                     "so the likelihood statistics are undefined")
     else:
         fit = _fit_statistics(r, lam, phi, float(n_obs))
     return EFAResult(
@@ -459,7 +526,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
         eigenvalues=np.linalg.eigvalsh(r)[::-1].copy(),
         corr=pd.DataFrame(r, index=list(names), columns=list(names)),
         method=method, rotation=rotation, n_obs=None if n_obs is None else float(n_obs),
-        fit=fit)
+        fit=fit, settings=settings, notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +536,8 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
 class SamplingAdequacy:
     """Kaiser–Meyer–Olkin measure and Bartlett's test of sphericity.
 
-    ``bartlett_*`` are None when no ``n_obs`` is known.
+    ``bartlett_*`` are None when no ``n_obs`` is known. ``settings``: ``n_obs`` as given
+    (None when implied by the data); ``notes``: tuple of str.
     """
 
     kmo: float
@@ -478,6 +546,8 @@ class SamplingAdequacy:
     bartlett_statistic: float | None
     bartlett_dof: int
     bartlett_pvalue: float | None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """``statistic``, ``item`` (None for overall), ``value``."""
@@ -531,6 +601,7 @@ def sampling_adequacy(data, *, n_obs: float | None = None, item_names=None) -> S
     (0.8, 6)
     """
     r, names, implied_n = _as_corr(data, item_names)
+    settings = {"n_obs": None if n_obs is None else float(n_obs)}
     n_obs = implied_n if n_obs is None else n_obs
     p = r.shape[0]
     try:
@@ -555,7 +626,11 @@ def sampling_adequacy(data, *, n_obs: float | None = None, item_names=None) -> S
     return SamplingAdequacy(kmo=overall, kmo_per_item=pd.Series(per_item, index=list(names),
                                                                 name="kmo"),
                             n_obs=None if n_obs is None else float(n_obs),
-                            bartlett_statistic=stat, bartlett_dof=dof, bartlett_pvalue=pval)
+                            bartlett_statistic=stat, bartlett_dof=dof, bartlett_pvalue=pval,
+                            settings=settings,
+                            notes=() if n_obs is not None else (
+                                ("no Bartlett test: the sample size is unknown for a "
+                                 "correlation matrix (pass n_obs)"),))
 
 
 # --------------------------------------------------------------------------------------------
@@ -595,16 +670,25 @@ class ParallelAnalysisResult:
     ``n_factors`` counts the leading reduced-matrix eigenvalues (SMCs on the
     diagonal) above the simulated quantile, ``n_components`` the same for
     the full-matrix (principal component) eigenvalues, each up to the first
-    that fails (psych::fa.parallel's rule).
+    that fails (psych::fa.parallel's rule). ``settings``: ``n_null`` (simulated data
+    sets), ``quantile``, ``seed`` (the integer that reproduces them), ``batch_size``;
+    ``notes``: tuple of str.
     """
 
     eigenvalues: pd.DataFrame
     n_factors: int
     n_components: int
-    n_draws: int
-    quantile: float
     n_obs: int
-    seed: int | None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    n_draws = renamed_attribute("settings", "n_null")
+    seed = renamed_attribute("settings", "seed")
+
+    @property
+    def quantile(self) -> float:
+        """Quantile of the simulated eigenvalues (``settings["quantile"]``)."""
+        return self.settings["quantile"]
 
     def to_frame(self) -> pd.DataFrame:
         """Scree data: ``kind`` ("pc" or "fa"), ``index`` (1..p), ``observed``,
@@ -614,12 +698,13 @@ class ParallelAnalysisResult:
     def __repr__(self) -> str:
         pc = self.eigenvalues[self.eigenvalues["kind"] == "pc"].head(6)
         return (f"ParallelAnalysisResult(n_factors={self.n_factors}, "
-                f"n_components={self.n_components}, {self.n_draws} draws, "
+                f"n_components={self.n_components}, {self.settings['n_null']} null draws, "
                 f"quantile={self.quantile}, n={self.n_obs})\n"
                 + pc.drop(columns="kind").round(3).to_string(index=False))
 
 
-def parallel_analysis(data, *, n_draws: int = 100, quantile: float = 0.95, seed=None,
+@renamed_arguments(n_draws="n_null")
+def parallel_analysis(data, *, n_null: int = 100, quantile: float = 0.95, seed=None,
                       batch_size: int = 25) -> ParallelAnalysisResult:
     """Horn's parallel analysis on polychoric matrices.
 
@@ -627,12 +712,15 @@ def parallel_analysis(data, *, n_draws: int = 100, quantile: float = 0.95, seed=
     ----------
     data : Survey, DataFrame or 2-D int array
         Respondents x items answers.
-    n_draws : int
-        Simulated data sets.
+    n_null : int
+        Simulated data sets: draws of the eigenvalues under "no association"
+        (``n_draws`` before 0.2, deprecated).
     quantile : float
         Quantile of the simulated eigenvalues an observed one must exceed
         (0.95 after Glorfeld 1995; the mean is reported too).
-    seed : int or numpy Generator, optional
+    seed : int, numpy Generator or None
+        Source of the permutations; the integer that reproduces them is in
+        ``settings["seed"]``.
     batch_size : int
         Simulated data sets per call of ``polychoric_batch`` (memory bound).
 
@@ -654,17 +742,18 @@ def parallel_analysis(data, *, n_draws: int = 100, quantile: float = 0.95, seed=
     Examples
     --------
     >>> import popaudit as pa  # doctest: +SKIP
-    >>> res = pa.structure.factors.parallel_analysis(pa.datasets.wvs_like(n=500, seed=0), n_draws=20,
-    ...                                    seed=1)  # doctest: +SKIP
+    >>> res = pa.structure.factors.parallel_analysis(pa.datasets.wvs_like(n=500, seed=0),
+    ...                                              n_null=20, seed=1)  # doctest: +SKIP
     """
     survey = _as_survey(data)
+    n_draws = n_null
     if n_draws < 1:
-        raise ValueError(f"n_draws must be at least 1, got {n_draws}")
+        raise ValueError(f"n_null must be at least 1, got {n_draws}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
     if survey.n_items < 3:
         raise ValueError("parallel analysis needs at least 3 items")
-    rng = np.random.default_rng(seed)
+    rng, seed_value = resolve_seed(seed)
     codes = np.asarray(survey.category_indices())
     k = survey.n_categories
     w = survey.weights
@@ -690,8 +779,9 @@ def parallel_analysis(data, *, n_draws: int = 100, quantile: float = 0.95, seed=
                                   "retained": np.arange(p) < m}))
     return ParallelAnalysisResult(
         eigenvalues=pd.concat(rows, ignore_index=True), n_factors=counts["fa"],
-        n_components=counts["pc"], n_draws=int(n_draws), quantile=float(quantile),
-        n_obs=int(n), seed=seed if isinstance(seed, (int, np.integer)) or seed is None else None)
+        n_components=counts["pc"], n_obs=int(n),
+        settings={"n_null": int(n_draws), "quantile": float(quantile), "seed": seed_value,
+                  "batch_size": int(batch_size)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -753,11 +843,14 @@ class Congruence:
     """Tucker's congruence per factor and overall, with interpretation bands.
 
     ``overall`` is the coefficient over all loadings at once,
-    ``sum x y / sqrt(sum x^2 sum y^2)`` over items and factors.
+    ``sum x y / sqrt(sum x^2 sum y^2)`` over items and factors. ``settings`` (no options:
+    empty) and ``notes`` as every result.
     """
 
     per_factor: pd.Series
     overall: float
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def bands(self) -> pd.Series:
@@ -826,6 +919,9 @@ class Alignment:
     phi : DataFrame or None
         Factor correlations implied by an oblique alignment.
     method : str
+    settings : dict
+        ``method``.
+    notes : tuple of str
     """
 
     loadings: pd.DataFrame
@@ -834,6 +930,8 @@ class Alignment:
     signs: dict
     phi: pd.DataFrame | None
     method: str
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Aligned loadings, one row per item and factor."""
@@ -907,7 +1005,7 @@ def align_loadings(loadings, target, *, method: str = "orthogonal") -> Alignment
                      rotation=rot,
                      matched={b.columns[j]: a.columns[perm[j]] for j in range(k)},
                      signs={b.columns[j]: int(signs[j]) for j in range(k)},
-                     phi=phi, method=method)
+                     phi=phi, method=method, settings={"method": method})
 
 
 # --------------------------------------------------------------------------------------------
@@ -920,14 +1018,24 @@ class NoiseFloor:
     ``floor`` holds, per factor and "overall", the ``quantile`` of the
     congruences between gold's loadings and those of gold resampled with
     replacement at ``n_resample`` respondents: a simulated population whose
-    congruence falls below it differs by more than sampling does.
+    congruence falls below it differs by more than sampling does. ``settings``:
+    ``n_null`` (resamples), ``quantile``, ``n_resample``, ``seed`` (the integer that
+    reproduces them), ``method``, ``rotation``, ``align``, ``batch_size``; ``notes``:
+    tuple of str.
     """
 
     draws: pd.DataFrame
     floor: pd.Series
-    quantile: float
-    n_draws: int
     n_resample: int
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    n_draws = renamed_attribute("settings", "n_null")
+
+    @property
+    def quantile(self) -> float:
+        """The lower quantile reported as the floor (``settings["quantile"]``)."""
+        return self.settings["quantile"]
 
     def to_frame(self) -> pd.DataFrame:
         """``factor`` (or "overall"), ``floor``, ``median`` of the draws."""
@@ -937,12 +1045,13 @@ class NoiseFloor:
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{k}={v:.3f}" for k, v in self.floor.items())
-        return (f"NoiseFloor(q={self.quantile}, {self.n_draws} resamples of "
+        return (f"NoiseFloor(q={self.quantile}, {self.settings['n_null']} resamples of "
                 f"{self.n_resample}: {parts})")
 
 
+@renamed_arguments(n_draws="n_null")
 def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult | None = None,
-                           n_resample: int | None = None, n_draws: int = 100,
+                           n_resample: int | None = None, n_null: int = 100,
                            quantile: float = 0.05, method: str = "minres",
                            rotation: str | None = "varimax", align: str = "orthogonal",
                            seed=None, batch_size: int = 25) -> NoiseFloor:
@@ -957,11 +1066,14 @@ def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult
     n_resample : int, optional
         Respondents per resample: the simulated population's size (default
         gold's size).
-    n_draws, quantile : int, float
-        Number of resamples and the lower quantile reported as the floor.
+    n_null, quantile : int, float
+        Number of resamples of gold (draws of the congruence under "no difference";
+        ``n_draws`` before 0.2, deprecated) and the lower quantile reported as the floor.
     method, rotation, align
         As for :func:`efa` and :func:`align_loadings`.
-    seed : int or numpy Generator, optional
+    seed : int, numpy Generator or None
+        Source of the resamples; the integer that reproduces them is in
+        ``settings["seed"]``.
     batch_size : int
         Resamples per call of ``polychoric_batch``.
 
@@ -977,9 +1089,10 @@ def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult
         raise TypeError("the noise floor resamples gold's respondents: pass gold as a Survey")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    n_draws = n_null
     if n_draws < 2:
-        raise ValueError(f"n_draws must be at least 2, got {n_draws}")
-    rng = np.random.default_rng(seed)
+        raise ValueError(f"n_null must be at least 2, got {n_draws}")
+    rng, seed_value = resolve_seed(seed)
     if reference is None:
         reference = efa(gold, n_factors, method=method, rotation=rotation)
     if reference.n_factors != n_factors:
@@ -1006,18 +1119,29 @@ def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult
             rows.append({**c.per_factor.to_dict(), "overall": c.overall})
     draws = pd.DataFrame(rows)
     return NoiseFloor(draws=draws, floor=draws.quantile(quantile).rename("floor"),
-                      quantile=float(quantile), n_draws=int(n_draws), n_resample=m)
+                      n_resample=m,
+                      settings={"n_null": int(n_draws), "quantile": float(quantile),
+                                "n_resample": m, "seed": seed_value, "method": method,
+                                "rotation": rotation, "align": align,
+                                "batch_size": int(batch_size)})
 
 
 @dataclass(frozen=True, repr=False)
 class FactorComparison:
-    """Gold and simulated factor solutions, aligned and compared."""
+    """Gold and simulated factor solutions, aligned and compared.
+
+    ``settings``: the options of :func:`compare_factors` (``n_factors``, ``method``,
+    ``rotation``, ``align``, ``noise_floor``, ``n_null``, ``quantile`` and the integer
+    ``seed``); ``notes``: those of the two solutions, prefixed ``gold:`` / ``simulated:``.
+    """
 
     gold: EFAResult
     simulated: EFAResult
     alignment: Alignment
     congruence: Congruence
     noise_floor: NoiseFloor | None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """``factor`` (or "overall"), ``congruence``, ``band``, ``noise_floor``,
@@ -1038,9 +1162,10 @@ class FactorComparison:
                 + self.to_frame().round(3).to_string(index=False))
 
 
+@renamed_arguments(n_draws="n_null")
 def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
                     rotation: str | None = "varimax", align: str = "orthogonal",
-                    noise_floor: bool = True, n_draws: int = 100, quantile: float = 0.05,
+                    noise_floor: bool = True, n_null: int = 100, quantile: float = 0.05,
                     seed=None) -> FactorComparison:
     """Factor the gold and simulated populations, align simulated onto gold, compare.
 
@@ -1055,8 +1180,8 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
         As for :func:`align_loadings`.
     noise_floor : bool
         Compute gold-vs-resampled-gold congruence at the simulated size.
-    n_draws, quantile, seed
-        For :func:`congruence_noise_floor`.
+    n_null, quantile, seed
+        For :func:`congruence_noise_floor` (``n_draws`` before 0.2, deprecated).
 
     Returns
     -------
@@ -1071,6 +1196,7 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
     g = efa(gold, n_factors, method=method, rotation=rotation)
     s = efa(simulated, n_factors, method=method, rotation=rotation)
     al = align_loadings(s, g, method=align)
+    seed_value = resolve_seed(seed)[1]
     floor = None
     if noise_floor:
         if not isinstance(gold, Survey):
@@ -1078,7 +1204,13 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
                              "Survey, or noise_floor=False")
         m = simulated.n_respondents if isinstance(simulated, Survey) else None
         floor = congruence_noise_floor(gold, n_factors, reference=g, n_resample=m,
-                                       n_draws=n_draws, quantile=quantile, method=method,
-                                       rotation=rotation, align=align, seed=seed)
+                                       n_null=n_null, quantile=quantile, method=method,
+                                       rotation=rotation, align=align, seed=seed_value)
+    settings = {"n_factors": int(n_factors), "method": method, "rotation": rotation,
+                "align": align, "noise_floor": bool(noise_floor), "n_null": int(n_null),
+                "quantile": float(quantile), "seed": seed_value}
+    notes = tuple(f"{who}: {n}" for who, res in (("gold", g), ("simulated", s))
+                  for n in res.notes)
     return FactorComparison(gold=g, simulated=s, alignment=al,
-                            congruence=congruence(al.loadings, g), noise_floor=floor)
+                            congruence=congruence(al.loadings, g), noise_floor=floor,
+                            settings=settings, notes=notes)
