@@ -22,6 +22,7 @@ _PUBLIC = {
     "check_compatible": "popaudit.data.survey",
     "infer_items": "popaudit.data.survey",
     "read_survey": "popaudit.data.io",
+    "read_codebook": "popaudit.data.codebook",
     "read_wvs": "popaudit.data.wvs",
     "wvs_survey": "popaudit.data.wvs",
     "AnswerDistributions": "popaudit.data.distributions",

@@ -1,20 +1,46 @@
 """Command line: ``popaudit demo``, ``popaudit audit``, ``popaudit polychoric``.
 
-The CLI is the only place that prints; it writes results into a folder.
+The CLI is the only place that prints. Every command writes its results into the
+folder named by ``--out``; step messages and progress go to stderr, the summary to
+stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+_DESCRIPTION = """\
+Audit simulated survey populations (LLM personas, fine-tuned or otherwise steered
+models) against real survey data: marginals, subgroup modes, subgroup disparity,
+polychoric structure, factors and the Inglehart-Welzel cultural map, each read
+against its sampling noise floor."""
+
+_EPILOG = """\
+Every command writes into the folder named by --out (created if needed).
+
+examples:
+  popaudit demo
+  popaudit audit gold.csv persona.csv finetuned.csv --by Q260,X003R --weights W_WEIGHT
+  popaudit audit gold.sav model.csv --codebook codebook.json --out my-audit
+  popaudit polychoric gold.csv --weights W_WEIGHT --se --out gold-polychoric
+
+Documentation: README.md and docs/cli.md in the source tree."""
+
+_SURVEY_FORMATS = ".csv, .tsv, .parquet, SPSS .sav, Stata .dta"
+
+# suffixes that make an --out value look like a file rather than a folder
+_FILE_SUFFIXES = {".csv", ".tsv", ".json", ".html", ".htm", ".png", ".parquet", ".txt"}
 
 
-class _Progress:
-    """Step messages with elapsed time on stderr."""
+class _Say:
+    """Step messages with elapsed time on stderr (silent with --quiet)."""
 
     def __init__(self, quiet: bool = False) -> None:
         self.t0 = time.perf_counter()
@@ -24,6 +50,163 @@ class _Progress:
         if not self.quiet:
             print(f"[{time.perf_counter() - self.t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
+
+class CLIError(ValueError):
+    """A user error the CLI reports in one line."""
+
+
+# ---------------------------------------------------------------------------
+# Reading survey files with checks the user can act on
+# ---------------------------------------------------------------------------
+
+def _columns_of(path: Path) -> list[str]:
+    """Column names of a survey file, read without its data."""
+    from popaudit.data.io import _format_of
+
+    if not path.exists():
+        raise FileNotFoundError(f"no such survey file: {path}")
+    fmt = _format_of(path, None)
+    if fmt in ("csv", "tsv"):
+        import pandas as pd
+
+        return [str(c) for c in pd.read_csv(path, sep="\t" if fmt == "tsv" else ",",
+                                            nrows=0).columns]
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    import pyreadstat
+
+    reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    _, meta = reader(str(path), metadataonly=True)
+    return list(meta.column_names)
+
+
+def _listing(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f" ... ({len(columns)} columns)" if len(columns) > limit else "")
+
+
+def _require(path: Path, columns: list[str], wanted: list[str], what: str) -> None:
+    missing = [c for c in wanted if c not in columns]
+    if not missing:
+        return
+    import difflib
+
+    names = ", ".join(repr(c) for c in missing)
+    noun = "column" if len(missing) == 1 else "columns"
+    close = [m for c in missing for m in difflib.get_close_matches(c, columns, n=2, cutoff=0.5)]
+    hint = f" (did you mean {', '.join(repr(c) for c in dict.fromkeys(close))}?)" if close else ""
+    raise CLIError(f"{noun} {names} ({what}) not found in {path.name}{hint}; its columns are "
+                   f"{_listing(columns)}")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _item_specs(args, path: Path, columns: list[str], say) -> list:
+    """Items of the gold file: names or Item objects (codebook file, then WVS-7 codebook)."""
+    from popaudit.data.codebook import WVS7_ITEMS, codebook, codebook_items, read_codebook
+
+    by, weights = _split(args.by), args.weights
+    declared = read_codebook(args.codebook) if args.codebook else {}
+    if args.items:
+        names = _split(args.items)
+        _require(path, columns, names, "--items")
+    elif declared:
+        names = [n for n in declared if n in columns]
+        absent = [n for n in declared if n not in columns]
+        if not names:
+            raise CLIError(f"none of the items in the codebook {Path(args.codebook).name} is a "
+                           f"column of {path.name}; its columns are "
+                           f"{_listing(columns)}")
+        if absent:
+            say(f"codebook items not in the gold file, left out: {', '.join(absent)}")
+    else:
+        names = [c for c in columns if c not in set(by) | {weights}]
+    wvs = [] if args.no_wvs_codebook else [n for n in names
+                                           if n in set(WVS7_ITEMS) and n not in declared]
+    if wvs and not args.items and not declared:
+        # a WVS-layout file: its demographic and administrative columns are not items
+        cb = codebook()
+        other = (set(cb["demographics"]) | set(cb["admin"])) - set(WVS7_ITEMS)
+        dropped = [n for n in names if n in other]
+        names = [n for n in names if n not in other]
+        if dropped:
+            say(f"WVS layout: not items (demographic / administrative): {', '.join(dropped)}")
+    if not names:
+        raise CLIError(f"no item columns left in {path.name} after --by and "
+                       "--weights; name them with --items")
+    if wvs:
+        say(f"scales of {len(wvs)} item(s) from the shipped WVS-7 codebook "
+            f"({wvs[0]} ... {wvs[-1]}); --no-wvs-codebook infers them from the data")
+    wvs_items = dict(zip(wvs, codebook_items(wvs))) if wvs else {}
+    return [declared.get(n) or wvs_items.get(n) or n for n in names]
+
+
+def _with_hint(exc: ValueError) -> CLIError:
+    """Turn a data error into one that says which CLI option fixes it."""
+    msg = re.sub(r"np\.(?:float|int)\d+\(([^)]*)\)", r"\1", str(exc))
+    m = re.search(r"item '([^']+)' has non-integer code", msg)
+    if m:
+        col = m.group(1)
+        msg += (f". If {col!r} holds survey weights, name it with --weights {col}; name "
+                f"demographic columns with --by, or choose the items with --items")
+    return CLIError(msg)
+
+
+def _read_gold(args, say, path: Path, name: str = "gold"):
+    from popaudit.data.io import read_survey
+
+    columns = _columns_of(path)
+    by = _split(args.by)
+    _require(path, columns, by, "--by")
+    if args.weights:
+        _require(path, columns, [args.weights], "--weights")
+    items = _item_specs(args, path, columns, say)
+    say(f"reading {name} {path} ({len(items)} items)")
+    try:
+        return read_survey(path, items=items, demographics=by, weights=args.weights,
+                           name=name)
+    except ValueError as exc:
+        raise _with_hint(exc) from None
+
+
+def _read_simulated(path: Path, gold, by: list[str], say):
+    from popaudit.data.io import read_survey
+
+    columns = _columns_of(path)
+    lacking = [n for n in gold.item_names if n not in columns]
+    if lacking:
+        names = ", ".join(repr(n) for n in lacking[:10]) + (" ..." if len(lacking) > 10 else "")
+        raise CLIError(f"simulated file {path.name} lacks {len(lacking)} of gold's "
+                       f"{gold.n_items} item columns: {names}; add them, or audit fewer items "
+                       f"with --items")
+    _require(path, columns, by, "--by; every simulated file needs the demographic columns")
+    say(f"reading simulated {path}")
+    try:
+        return read_survey(path, items=gold.items, demographics=by, out_of_scale="invalid")
+    except ValueError as exc:
+        raise _with_hint(exc) from None
+
+
+def _out_folder(value: str, writes: str) -> Path:
+    out = Path(value)
+    if out.suffix.lower() in _FILE_SUFFIXES:
+        raise CLIError(f"--out names a folder (popaudit writes {writes} into it); "
+                       f"{value!r} looks like a file name: pass a folder such as "
+                       f"{str(out.with_suffix(''))!r}")
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {value!r} is a file; pass a folder (popaudit writes {writes} "
+                       "into it)")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Writing results
+# ---------------------------------------------------------------------------
 
 def _write_report(rep, out: Path, figures: dict) -> dict[str, str]:
     import matplotlib.pyplot as plt
@@ -42,43 +225,63 @@ def _write_report(rep, out: Path, figures: dict) -> dict[str, str]:
 
 
 def _summary_text(rep) -> str:
-    wide = rep.summary.pivot_table(index="metric", columns="population", values="value",
-                                   aggfunc="first", sort=False, dropna=False)
+    """Headline numbers: one row per statistic, one column per population."""
+    summary = rep.summary
+    if summary.empty:
+        return "(no headline numbers)"
+    key = "statistic" if "statistic" in summary.columns else "metric"
+    wide = summary.pivot_table(index=key, columns="population", values="value",
+                               aggfunc="first", sort=False, dropna=False)
     wide = wide[[p for p in rep.populations if p in wide.columns]]
     text = wide.to_string(float_format=lambda x: f"{x:8.3f}")
-    notes = rep.summary.dropna(subset=["note"]) if "note" in rep.summary else rep.summary[:0]
+    if "verdict" in summary.columns:
+        beyond = summary[summary["verdict"] == "beyond floor"]
+        if len(beyond):
+            text += "\n\nbeyond gold's noise floor:"
+            for pop, rows in beyond.groupby("population", sort=False):
+                text += f"\n  {pop}: " + ", ".join(map(str, rows[key]))
+    notes = summary.dropna(subset=["note"]) if "note" in summary else summary[:0]
     for _, row in notes.iterrows():
-        text += f"\n  {row['population']}, {row['metric']}: {row['note']}"
+        text += f"\n  {row['population']}, {row[key]}: {row['note']}"
     return text
 
 
-def _demo_figures(gold, sims, rep) -> dict:
+def _figures(gold, sims: dict, rep) -> dict:
+    """The figures of an audit (demo and ``popaudit audit`` alike), from its results."""
     from popaudit import plots
     from popaudit.data.distributions import answer_distributions
+    from popaudit.data.survey import Survey
 
     figs = {}
+    surveys = {name: s for name, s in sims.items() if isinstance(s, Survey)}
     gd = answer_distributions(gold)
-    sd = {name: answer_distributions(s) for name, s in sims.items()}
-    figs["marginals"] = plots.plot_marginals(gd, sd)
-    per_sub = {name: rep.results[("modal", name)].per_subgroup for name in sims}
-    ax = plots.plot_subgroup_metric(per_sub, "accuracy")
-    ax.set_title("Modal accuracy by subgroup (sex x age band)")
-    figs["modal_accuracy_by_subgroup"] = ax.figure
+    figs["marginals"] = plots.plot_marginals(
+        gd, {name: answer_distributions(s) for name, s in surveys.items()})
+    marg = {name: rep.results[("marginal", name)] for name in sims
+            if ("marginal", name) in rep.results}
+    if marg:
+        figs["marginal_distance"] = plots.plot_marginal_distance(marg, "js_distance").figure
+    per_sub = {name: rep.results[("modal", name)].per_subgroup for name in sims
+               if ("modal", name) in rep.results}
+    if per_sub and any(df["subgroup"].nunique() > 1 for df in per_sub.values()):
+        by = " x ".join(rep.settings.get("by", [])) or "subgroup"
+        ax = plots.plot_subgroup_metric(per_sub, "accuracy")
+        ax.figure.suptitle(f"Modal accuracy by subgroup ({by})", fontsize=10)
+        figs["modal_accuracy_by_subgroup"] = ax.figure
     disp = rep.results.get(("disparity", "all"))
     if disp is not None:
         per = disp.per_subgroup
-        two = {name: per[per["population"] == name] for name in ("persona", "finetuned")}
+        names = list(dict.fromkeys(per["population"]))[:2]
+        two = {name: per[per["population"] == name] for name in names}
         for metric in ("accuracy", "nmae"):
             ax = plots.plot_subgroup_metric(two, metric, value="value", ci=("ci_low", "ci_high"))
-            ax.set_title(f"Study A subgroups: {metric} with bootstrap CIs")
+            ax.figure.suptitle(f"Study A subgroups: {metric} with bootstrap CIs", fontsize=10)
             figs[f"subgroup_{metric}"] = ax.figure
-    for name in ("persona", "shuffled"):
-        cmp = rep.results.get(("structure", name))
-        if cmp is not None:
-            figs[f"polychoric_{name}"] = plots.plot_correlation_heatmaps(
-                cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
     structural = {name: rep.results[("structure", name)] for name in sims
                   if ("structure", name) in rep.results}
+    for name, cmp in structural.items():
+        figs[f"polychoric_{name}"] = plots.plot_correlation_heatmaps(
+            cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
     if structural:
         ax = plots.plot_noise_floor(structural, "rmse")
         ax.set_title("Polychoric RMSE against gold's noise floor")
@@ -90,122 +293,223 @@ def _demo_figures(gold, sims, rep) -> dict:
     return figs
 
 
-def cmd_demo(args) -> int:
-    import warnings
+def _notes(caught, rep=None) -> list[str]:
+    """The report's notes and the warnings raised during a command: first lines, each once."""
+    lines = [str(n) for n in getattr(rep, "notes", ())]
+    lines += [str(w.message) for w in caught]
+    return list(dict.fromkeys(line.splitlines()[0] for line in lines if line.strip()))
 
+
+def _finish(rep, out: Path, figs: dict, caught, elapsed: float) -> None:
+    files = _write_report(rep, out, figs)
+    print(_summary_text(rep))
+    notes = _notes(caught, rep)
+    if notes:
+        print("\nnotes:")
+        for note in notes:
+            print(f"  - {note}")
+    print(f"\nwrote {out}/: results.csv ({len(rep.table)} rows), summary.json, report.html"
+          + "".join(f", {f}" for f in files.values()))
+    print(f"done in {elapsed:.1f} s")
+
+
+# ---------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------
+
+def cmd_demo(args) -> int:
     from popaudit import datasets
     from popaudit.auditing import audit
     from popaudit.data.wvs import wvs_survey
     from popaudit.subgroups.definition import study_a_subgroups
 
-    say = _Progress(args.quiet)
+    say = _Say(args.quiet)
     t0 = time.perf_counter()
-    say(f"generating synthetic gold (n={args.n}, seed={args.seed}) and simulated populations")
-    gold = wvs_survey(datasets.wvs_like_frame(n=args.n, seed=args.seed), name="gold")
-    sims = datasets.simulated_populations(gold, seed=args.seed + 1)
-    by = ["sex", "age_group"]
+    out = _out_folder(args.out, "report.html, results.csv, summary.json and figures")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        say(f"generating synthetic gold (n={args.n}, seed={args.seed}) and simulated populations")
+        gold = wvs_survey(datasets.wvs_like_frame(n=args.n, seed=args.seed), name="gold")
+        sims = datasets.simulated_populations(gold, seed=args.seed + 1)
+        by = ["sex", "age_group"]
         subgroups = study_a_subgroups(gold)
-    rep = audit(gold, sims, by=by, subgroups=subgroups, seed=args.seed, n_boot=args.n_boot,
-                n_null=args.n_boot, progress=say)
-    say("drawing figures")
-    figs = _demo_figures(gold, sims, rep)
-    out = Path(args.out)
-    files = _write_report(rep, out, figs)
-    elapsed = time.perf_counter() - t0
+        rep = audit(gold, sims, by=by, subgroups=subgroups, seed=args.seed,
+                    n_boot=args.n_boot, n_null=args.n_boot, progress=say)
+        say("drawing figures")
+        figs = _figures(gold, sims, rep)
     print(f"popaudit demo: synthetic WVS-like gold, n = {gold.n_respondents}, "
           f"{gold.n_items} items; subgroups by {' x '.join(by)}; study A subgroups: "
           f"{int(subgroups.table['kept'].sum())} kept")
-    for w in caught:
-        print(f"note: {str(w.message).splitlines()[0]}")
-    print(_summary_text(rep))
-    print(f"\nwrote {out}/: results.csv ({len(rep.table)} rows), summary.json, report.html, "
-          + ", ".join(f"{f}" for f in files.values()))
-    print(f"done in {elapsed:.1f} s")
+    _finish(rep, out, figs, caught, time.perf_counter() - t0)
     return 0
 
 
 def cmd_audit(args) -> int:
     from popaudit.auditing import audit
-    from popaudit.data.io import read_survey
 
-    say = _Progress(args.quiet)
-    items = args.items.split(",") if args.items else None
-    by = args.by.split(",") if args.by else []
-    say(f"reading gold {args.gold}")
-    gold = read_survey(args.gold, items=items, demographics=by, weights=args.weights,
-                       name="gold")
-    sims = {}
-    for path in args.simulated:
-        say(f"reading simulated {path}")
-        s = read_survey(path, items=gold.items, demographics=by, out_of_scale="invalid")
-        sims[s.name] = s
-    rep = audit(gold, sims, by=by or None, seed=args.seed, n_boot=args.n_boot,
-                n_null=args.n_boot, structure=not args.no_structure, progress=say)
-    _write_report(rep, Path(args.out), {})
-    print(_summary_text(rep))
-    print(f"\nwrote {args.out}/")
+    say = _Say(args.quiet)
+    t0 = time.perf_counter()
+    out = _out_folder(args.out, "report.html, results.csv, summary.json and figures")
+    by = _split(args.by)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gold = _read_gold(args, say, Path(args.gold))
+        sims = {}
+        for path in map(Path, args.simulated):
+            s = _read_simulated(path, gold, by, say)
+            if s.name in sims:
+                raise CLIError(f"two simulated files are named {s.name!r}; rename one (the "
+                               "file name is the population's name)")
+            sims[s.name] = s
+        rep = audit(gold, sims, by=by or None, seed=args.seed, n_boot=args.n_boot,
+                    n_null=args.n_boot, structure=not args.no_structure,
+                    factors=args.factors, progress=say)
+        say("drawing figures")
+        figs = _figures(gold, sims, rep)
+    _finish(rep, out, figs, caught, time.perf_counter() - t0)
     return 0
 
 
 def cmd_polychoric(args) -> int:
-    from popaudit.data.io import read_survey
     from popaudit.structure.polychoric import polychoric
 
-    items = args.items.split(",") if args.items else None
-    s = read_survey(args.path, items=items, weights=args.weights)
-    res = polychoric(s, se=args.se)
-    out = Path(args.out)
-    res.corr.to_csv(out)
-    print(f"wrote {out}: {len(res.item_names)} x {len(res.item_names)} polychoric matrix")
+    say = _Say(args.quiet)
+    out = _out_folder(args.out, "polychoric.csv, pairwise_n.csv and thresholds.csv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = _read_gold(args, say, Path(args.path), name="survey")
+        nominal = [it.name for it in s.items if it.kind == "nominal"]
+        if nominal and not args.items:
+            # polychoric correlations need ordered categories; the user did not ask for these
+            say(f"nominal items left out (no order for polychoric correlations): "
+                f"{', '.join(nominal)}")
+            s = s.select([it.name for it in s.items if it.kind != "nominal"])
+        say(f"polychoric correlations of {s.n_items} items, {s.n_respondents} respondents")
+        res = polychoric(s, se=args.se)
+    import pandas as pd
+
+    res.corr.to_csv(out / "polychoric.csv")
+    res.n.to_csv(out / "pairwise_n.csv")
+    rows = [{"item": item, "threshold": k + 1, "value": float(v)}
+            for item, th in res.thresholds.items() for k, v in enumerate(th)]
+    pd.DataFrame(rows, columns=["item", "threshold", "value"]).to_csv(
+        out / "thresholds.csv", index=False)
+    written = ["polychoric.csv", "pairwise_n.csv", "thresholds.csv"]
+    if args.se and res.se is not None:
+        res.se.to_csv(out / "polychoric_se.csv")
+        written.append("polychoric_se.csv")
+    p = len(res.item_names)
+    print(f"{p} x {p} polychoric matrix of {s.n_respondents} respondents"
+          + ("" if res.is_pd else "; not positive definite")
+          + ("; repaired to the nearest correlation matrix" if res.pd_repaired else ""))
+    for note in _notes(caught):
+        print(f"note: {note}")
+    print(f"wrote {out}/: {', '.join(written)}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="popaudit", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
+# ---------------------------------------------------------------------------
+# The parser
+# ---------------------------------------------------------------------------
 
-    d = sub.add_parser("demo", help="audit simulated populations of the built-in synthetic data")
-    d.add_argument("--out", default="popaudit-demo", help="output folder (default: %(default)s)")
+def _version() -> str:
+    from popaudit import __version__
+
+    return __version__
+
+
+def _add_reading(p: argparse.ArgumentParser) -> None:
+    """Options that say how to read a survey file (audit and polychoric)."""
+    p.add_argument("--items", metavar="COLS",
+                   help="comma-separated item columns (default: the items of --codebook, "
+                        "else every column except --by and --weights)")
+    p.add_argument("--by", metavar="COLS",
+                   help="comma-separated demographic columns; their crossing defines the "
+                        "subgroups (not items)")
+    p.add_argument("--weights", metavar="COL",
+                   help="column of survey weights in the gold file (not an item)")
+    p.add_argument("--codebook", metavar="FILE",
+                   help="JSON or CSV file declaring item scales: item, codes, labels, kind "
+                        "(ordinal/nominal/binary), missing codes (see docs/cli.md)")
+    p.add_argument("--no-wvs-codebook", action="store_true",
+                   help="do not take the scales of WVS-7 item columns (Q6, Q46, Q164 ...) "
+                        "from the shipped WVS-7 codebook; infer them from the data")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``popaudit`` argument parser (every option has help text)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="popaudit", description=_DESCRIPTION, epilog=_EPILOG,
+                                formatter_class=fmt)
+    p.add_argument("--version", action="version", version=f"popaudit {_version()}",
+                   help="print popaudit's version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           title="commands")
+
+    d = sub.add_parser("demo", formatter_class=fmt,
+                       help="audit simulated populations of the built-in synthetic data",
+                       description="Audit five simulated populations of built-in synthetic "
+                                   "WVS-like data against their gold population\n(every "
+                                   "number has a known truth) and write a report folder.")
+    d.add_argument("--out", default="popaudit-demo", metavar="DIR",
+                   help="output folder (default: %(default)s)")
     d.add_argument("--n", type=int, default=3000, help="gold sample size (default: %(default)s)")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--n-boot", type=int, default=50,
+    d.add_argument("--seed", type=int, default=0,
+                   help="seed of the data and of every resampling step (default: %(default)s)")
+    d.add_argument("--n-boot", type=int, default=50, metavar="B",
                    help="bootstrap draws and gold resamples (default: %(default)s)")
-    d.add_argument("--quiet", action="store_true", help="no progress messages")
+    d.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     d.set_defaults(func=cmd_demo)
 
-    a = sub.add_parser("audit", help="audit simulated survey files against a gold file")
-    a.add_argument("gold", help="gold survey file (.csv, .parquet, .sav, .dta)")
-    a.add_argument("simulated", nargs="+", help="simulated survey file(s), same item columns")
-    a.add_argument("--items", help="comma-separated item columns (default: all but --by/--weights)")
-    a.add_argument("--by", help="comma-separated demographic columns defining subgroups")
-    a.add_argument("--weights", help="weight column of the gold file")
-    a.add_argument("--out", default="popaudit-report")
-    a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--n-boot", type=int, default=200,
+    a = sub.add_parser("audit", formatter_class=fmt,
+                       help="audit simulated survey files against a gold survey file",
+                       description="Audit one or more simulated survey files against a gold "
+                                   f"file\n({_SURVEY_FORMATS}) and write report.html,\n"
+                                   "results.csv, summary.json and figures into --out. Each "
+                                   "simulated\npopulation is named after its file.")
+    a.add_argument("gold", help=f"gold (real) survey file: {_SURVEY_FORMATS}")
+    a.add_argument("simulated", nargs="+",
+                   help="simulated survey file(s) with gold's item columns (and the --by "
+                        "columns)")
+    _add_reading(a)
+    a.add_argument("--out", default="popaudit-report", metavar="DIR",
+                   help="output folder (default: %(default)s)")
+    a.add_argument("--seed", type=int, default=0,
+                   help="seed of every resampling step (default: %(default)s)")
+    a.add_argument("--n-boot", type=int, default=200, metavar="B",
                    help="bootstrap draws and gold resamples (default: %(default)s)")
+    a.add_argument("--factors", type=int, default=None, metavar="K",
+                   help="also compare K-factor solutions (EFA, Procrustes, congruence)")
     a.add_argument("--no-structure", action="store_true",
-                   help="skip the polychoric structure comparison")
-    a.add_argument("--quiet", action="store_true")
+                   help="skip the polychoric structure comparison (the slowest step)")
+    a.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     a.set_defaults(func=cmd_audit)
 
-    c = sub.add_parser("polychoric", help="polychoric correlation matrix of a survey file")
-    c.add_argument("path")
-    c.add_argument("--items")
-    c.add_argument("--weights")
-    c.add_argument("--se", action="store_true")
-    c.add_argument("--out", default="polychoric.csv")
+    c = sub.add_parser("polychoric", formatter_class=fmt,
+                       help="polychoric correlation matrix of a survey file",
+                       description="Polychoric correlations of every pair of items of a "
+                                   f"survey file\n({_SURVEY_FORMATS}); writes "
+                                   "polychoric.csv,\npairwise_n.csv and thresholds.csv (and "
+                                   "polychoric_se.csv with --se) into --out.")
+    c.add_argument("path", help=f"survey file: {_SURVEY_FORMATS}")
+    _add_reading(c)
+    c.add_argument("--se", action="store_true",
+                   help="also write two-step standard errors (polychoric_se.csv)")
+    c.add_argument("--out", default="popaudit-polychoric", metavar="DIR",
+                   help="output folder (default: %(default)s)")
+    c.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     c.set_defaults(func=cmd_polychoric)
     return p
 
 
 def main(argv=None) -> int:
+    """Run the ``popaudit`` command line; returns the exit status (2 on a user error)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as exc:
-        print(f"popaudit: error: {exc}", file=sys.stderr)
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"popaudit: error: {msg}", file=sys.stderr)
         return 2
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "codebook",
     "codebook_items",
     "official_value_labels",
+    "read_codebook",
 ]
 
 #: Inglehart-Welzel dimensions and their poles (first = low, second = high end of the score).
@@ -145,3 +146,149 @@ def official_value_labels(country: str = "SGP") -> dict[str, dict[int, str]]:
         elif e.get("codes") is not None:
             labels[nm] = dict(zip(e["codes"], e["labels"]))
     return labels
+
+
+# ---------------------------------------------------------------------------
+# The user's own codebook file
+# ---------------------------------------------------------------------------
+
+_CODEBOOK_FIELDS = ("codes", "labels", "kind", "missing", "text", "reverse")
+
+
+def _split_list(value, *, field: str, where: str, integers: bool) -> list:
+    if value is None or (isinstance(value, float) and value != value):  # NaN: empty cell
+        return []
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(";") if p.strip()]
+    elif isinstance(value, list | tuple):
+        parts = list(value)
+    else:
+        parts = [value]
+    if not integers:
+        return [str(p) for p in parts]
+    out = []
+    for p in parts:
+        try:
+            f = float(p)
+        except (TypeError, ValueError):
+            f = float("nan")
+        if f != f or f != int(f):
+            raise ValueError(f"codebook {where}: {field} must be integers separated by ';', "
+                             f"got {p!r}")
+        out.append(int(f))
+    return out
+
+
+def _codebook_item(name: str, entry: dict, where: str) -> Item:
+    codes = _split_list(entry.get("codes"), field="codes", where=where, integers=True)
+    if not codes:
+        raise ValueError(f"codebook {where}: no codes; list the valid answer codes, e.g. "
+                         "'1;2;3;4'")
+    labels = _split_list(entry.get("labels"), field="labels", where=where, integers=False)
+    missing = _split_list(entry.get("missing"), field="missing", where=where, integers=True)
+    kind = entry.get("kind")
+    if kind is None or (isinstance(kind, float) and kind != kind) or str(kind).strip() == "":
+        kind = "binary" if len(codes) == 2 else "ordinal"
+    text = entry.get("text")
+    text = None if text is None or (isinstance(text, float) and text != text) else str(text)
+    reverse = entry.get("reverse", False)
+    if isinstance(reverse, str):
+        reverse = reverse.strip().lower() in ("true", "1", "yes")
+    elif isinstance(reverse, float) and reverse != reverse:
+        reverse = False
+    try:
+        return Item(name=name, codes=tuple(codes), labels=tuple(labels) if labels else None,
+                    kind=str(kind).strip(), missing=tuple(missing), text=text,
+                    reverse=bool(reverse))
+    except ValueError as exc:
+        raise ValueError(f"codebook {where}: {exc}") from None
+
+
+def read_codebook(path) -> dict[str, Item]:
+    """Item scales declared in a codebook file (JSON or CSV).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.json`` or ``.csv`` file. **CSV**: one row per item with the
+        columns ``item`` and ``codes`` and optionally ``labels``, ``kind``
+        (``ordinal``, ``nominal`` or ``binary``; default ``binary`` for two
+        codes, else ``ordinal``), ``missing`` (item-specific missing codes, in
+        addition to the WVS codes -1..-5), ``text`` and ``reverse``; lists are
+        separated by ``;`` (``1;2;3;4``). **JSON**: ``{"items": {name: entry}}``
+        (the layout of the shipped WVS-7 codebook, which is itself a valid
+        input), ``{name: entry}``, or a list of entries with an ``item`` key;
+        an entry holds the same fields, lists as JSON arrays.
+
+    Returns
+    -------
+    dict of str -> Item
+        In file order; pass ``list(result.values())`` as ``items=`` to
+        :func:`popaudit.read_survey`, or use ``popaudit audit --codebook``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from popaudit.data.codebook import read_codebook
+    >>> path = os.path.join(tempfile.mkdtemp(), "codebook.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("item,codes,labels,kind,missing\\n"
+    ...                 "trust,1;2,yes;no,,\\n"
+    ...                 "happy,1;2;3;4,very;rather;not very;not at all,ordinal,9\\n")
+    >>> cb = read_codebook(path)
+    >>> cb["happy"].codes, cb["happy"].missing, cb["trust"].kind
+    ((1, 2, 3, 4), (9,), 'binary')
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such codebook file: {path}")
+    suffix = path.suffix.lower()
+    entries: list[tuple[str, dict, str]] = []
+    if suffix == ".json":
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"codebook {path.name} is not valid JSON: {exc}") from None
+        if isinstance(raw, dict) and isinstance(raw.get("items"), dict | list):
+            raw = raw["items"]
+        if isinstance(raw, dict):
+            for name, entry in raw.items():
+                if not isinstance(entry, dict):
+                    raise ValueError(f"codebook {path.name}: entry {name!r} must be an object "
+                                     "with 'codes' (and optionally labels, kind, missing)")
+                entries.append((str(name), entry, f"{path.name}, item {name!r}"))
+        elif isinstance(raw, list):
+            for i, entry in enumerate(raw):
+                if not isinstance(entry, dict) or "item" not in entry:
+                    raise ValueError(f"codebook {path.name}: entry {i} needs an 'item' key")
+                entries.append((str(entry["item"]), entry,
+                                f"{path.name}, item {entry['item']!r}"))
+        else:
+            raise ValueError(f"codebook {path.name}: expected an object of items or a list of "
+                             "entries")
+    elif suffix == ".csv":
+        import pandas as pd
+
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table.columns = [c.strip().lower() for c in table.columns]
+        needed = {"item", "codes"} - set(table.columns)
+        if needed:
+            raise ValueError(f"codebook {path.name} lacks the column(s) {sorted(needed)}; a "
+                             f"codebook CSV has item, codes and optionally "
+                             f"{', '.join(_CODEBOOK_FIELDS[1:])}")
+        for i, row in enumerate(table.to_dict(orient="records")):
+            entry = {k: (v if v != "" else None) for k, v in row.items()}
+            entries.append((str(row["item"]).strip(), entry,
+                            f"{path.name}, row {i + 2} (item {row['item']!r})"))
+    else:
+        raise ValueError(f"cannot read codebook {path.name!r}: use a .json or .csv file")
+    out: dict[str, Item] = {}
+    for name, entry, where in entries:
+        if name in out:
+            raise ValueError(f"codebook {where}: item declared twice")
+        out[name] = _codebook_item(name, entry, where)
+    if not out:
+        raise ValueError(f"codebook {path.name} declares no items")
+    return out
