@@ -331,12 +331,12 @@ def _ordinal(lam: np.ndarray, n: int, seed: int, k: int = 4) -> pd.DataFrame:
 @needs_polychoric
 def test_parallel_analysis_finds_two_factors_and_none():
     data = _ordinal(LAM2, 600, seed=5)
-    res = F.parallel_analysis(pa.Survey(data), n_draws=20, seed=0)
+    res = F.parallel_analysis(pa.Survey(data), n_null=20, seed=0)
     assert res.n_factors == 2
     assert res.n_components == 2
     shuffled = np.random.default_rng(1).permuted(data.to_numpy(), axis=0)  # column by column
     noise = pa.Survey(pd.DataFrame(shuffled, columns=data.columns))
-    assert F.parallel_analysis(noise, n_draws=20, seed=0).n_components == 0
+    assert F.parallel_analysis(noise, n_null=20, seed=0).n_components == 0
     tab = res.to_frame()
     assert set(tab["kind"]) == {"pc", "fa"}
     pc = tab[tab["kind"] == "pc"]
@@ -345,7 +345,7 @@ def test_parallel_analysis_finds_two_factors_and_none():
     np.testing.assert_allclose(pc["simulated_mean"].sum(), 8, rtol=1e-8)
     assert list(pc["retained"]) == [True, True] + [False] * 6
     # same seed, same draws
-    again = F.parallel_analysis(pa.Survey(data), n_draws=20, seed=0)
+    again = F.parallel_analysis(pa.Survey(data), n_null=20, seed=0)
     pd.testing.assert_frame_equal(again.to_frame(), tab)
 
 
@@ -390,7 +390,7 @@ def test_gold_recovers_generating_structure_and_shuffled_fails():
     rng = np.random.default_rng(2)
     codes = rng.permuted(np.asarray(gold.category_indices()), axis=0)
     shuffled = pa.Survey.from_category_indices(codes, gold.items)
-    cmp = F.compare_factors(gold, shuffled, 2, n_draws=20, seed=3)
+    cmp = F.compare_factors(gold, shuffled, 2, n_null=20, seed=3)
     out = cmp.to_frame().set_index("factor")
     assert out.loc["overall", "congruence"] < 0.85        # observed .23
     assert out.loc["overall", "band"] == "different"
@@ -406,12 +406,37 @@ def test_datasets_shuffled_fails_against_noise_floor():
         pytest.skip("popaudit.datasets.shuffled has not landed yet")
     gold = pa.datasets.wvs_like(n=3000, seed=4).select(_pure_iw_items())
     sim = shuffled(gold, seed=5)
-    cmp = F.compare_factors(gold, sim, 2, n_draws=20, seed=6)
+    cmp = F.compare_factors(gold, sim, 2, n_null=20, seed=6)
     out = cmp.to_frame().set_index("factor")
     # shuffled keeps the weighting cells' (sex x age x ethnicity) means, hence a little of the
     # demographically driven structure: observed overall .63, floor .99
     assert out.loc["overall", "congruence"] < 0.85
     assert out["below_noise_floor"].all()
+
+
+@needs_polychoric
+def test_null_draws_vocabulary_settings_and_deprecated_names():
+    survey = pa.Survey(_ordinal(LAM2, 300, seed=5))
+    res = F.parallel_analysis(survey, n_null=5, seed=2)
+    assert res.settings == {"n_null": 5, "quantile": 0.95, "seed": 2, "batch_size": 25}
+    with pytest.warns(DeprecationWarning, match="'n_draws' is deprecated, use 'n_null'"):
+        old = F.parallel_analysis(survey, n_draws=5, seed=2)
+    pd.testing.assert_frame_equal(old.to_frame(), res.to_frame())
+    with pytest.warns(DeprecationWarning, match=r"ParallelAnalysisResult.n_draws"):
+        assert res.n_draws == 5
+    with pytest.warns(DeprecationWarning, match=r"ParallelAnalysisResult.seed"):
+        assert res.seed == 2
+    fresh = F.parallel_analysis(survey, n_null=5)               # seed=None is recorded
+    again = F.parallel_analysis(survey, n_null=5, seed=fresh.settings["seed"])
+    pd.testing.assert_frame_equal(again.to_frame(), fresh.to_frame())
+    with pytest.warns(DeprecationWarning, match="'n_draws' is deprecated"):
+        cmp = F.compare_factors(survey, survey, 2, n_draws=3, seed=4)
+    assert cmp.settings["n_null"] == 3 and cmp.settings["seed"] == 4
+    assert cmp.noise_floor.settings["seed"] == 4 and cmp.noise_floor.settings["n_null"] == 3
+    with pytest.warns(DeprecationWarning, match=r"NoiseFloor.n_draws"):
+        assert cmp.noise_floor.n_draws == 3
+    assert cmp.gold.settings["n_factors"] == 2 and cmp.notes == ()
+    assert cmp.alignment.settings == {"method": "orthogonal"} and cmp.congruence.notes == ()
 
 
 def test_non_pd_matrix_fit_statistics_skipped_only_when_n_is_implied():
@@ -422,7 +447,7 @@ def test_non_pd_matrix_fit_statistics_skipped_only_when_n_is_implied():
                   [0.1, 0.1, 0.1, 1.0]])
     assert np.linalg.eigvalsh(r)[0] < 0
     res = pa.structure.factors.efa(r, 1)
-    assert res.fit is None
+    assert res.fit is None and "sample size is unknown" in res.notes[0]
     with pytest.raises(ValueError, match="positive-definite"):
         pa.structure.factors.efa(r, 1, n_obs=500)
     assert np.all(np.isfinite(res.loadings.to_numpy()))
