@@ -4,7 +4,7 @@ Everything here works on correlation matrices — normally polychoric ones
 (:func:`popaudit.structure.polychoric`) — so that a simulated population's factor
 structure can be read against gold's:
 
-- :func:`efa`: exploratory factor analysis through factor-analyzer (minres or
+- :func:`efa`: exploratory factor analysis (minres or
   maximum likelihood; varimax, promax or oblimin), with the fit statistics
   psych::fa reports for a correlation matrix and ``n.obs``;
 - :func:`parallel_analysis`: eigenvalues and scree data, and the number of
@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from factor_analyzer import FactorAnalyzer, Rotator
+from factor_analyzer import Rotator
 from scipy import linalg, optimize, stats
 
 from popaudit._inference import (
@@ -36,6 +36,7 @@ from popaudit._inference import (
     renamed_attribute,
     resolve_seed,
 )
+from popaudit._inference import warn as _warn
 from popaudit.data.survey import Survey
 from popaudit.structure.polychoric import polychoric, polychoric_batch
 
@@ -346,14 +347,56 @@ class EFAResult:
         return head + ")\n" + self.loadings.round(3).to_string()
 
 
+_PSI_BOUNDS = (0.005, 1.0)  # uniquenesses, as psych::fa and factor-analyzer bound them
+
+
+def _top_eigen(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    values, vectors = linalg.eigh(a)
+    return values[::-1], vectors[:, ::-1][:, :k]
+
+
+def _minres_objective(psi: np.ndarray, r: np.ndarray, k: int) -> float:
+    """Sum of squared residuals of ``R`` (diagonal ``1 - psi``) from its rank-k fit."""
+    rr = r.copy()
+    np.fill_diagonal(rr, 1.0 - psi)
+    values, vectors = _top_eigen(rr, k)
+    lam = vectors * np.sqrt(np.maximum(values[:k], np.finfo(float).eps * 100))
+    return float(np.sum((rr - lam @ lam.T) ** 2))
+
+
+def _ml_objective(psi: np.ndarray, r: np.ndarray, k: int) -> float:
+    """The discrepancy of R's ``factanal`` at uniquenesses ``psi``."""
+    sc = 1.0 / np.sqrt(psi)
+    values = linalg.eigvalsh(r * np.outer(sc, sc))[::-1][k:]
+    return float(-(np.sum(np.log(values) - values) - k + r.shape[0]))
+
+
 def _extract(r: np.ndarray, k: int, method: str) -> np.ndarray:
-    # factor-analyzer's extraction (minres or ML on a correlation matrix). FactorAnalyzer.fit
-    # itself is not called: factor-analyzer 0.5.1 (the latest release) passes
-    # check_array(force_all_finite=...), which scikit-learn >= 1.8 no longer accepts, and on a
-    # correlation matrix fit does nothing beyond this extraction and the Rotator below.
-    fa = FactorAnalyzer(n_factors=k, rotation=None, method=method, is_corr_matrix=True)
-    fa._arg_checker()
-    return np.asarray(fa._fit_factor_analysis(r.copy()), dtype=float)
+    """Unrotated loadings by minimum residual or maximum likelihood (psych::fa's methods).
+
+    The uniquenesses ``psi`` minimise the objective by L-BFGS-B from ``1 - SMC`` within
+    [0.005, 1] (psych's and factor-analyzer's start and bounds); the loadings are then the
+    top-k eigenvectors of ``R`` with diagonal ``1 - psi`` (minres) or of
+    ``Psi^-1/2 R Psi^-1/2`` rescaled (ML, as R's ``factanal``). popaudit owns this step:
+    factor-analyzer 0.5.1's public ``FactorAnalyzer.fit`` fails with scikit-learn >= 1.6
+    (``check_array(force_all_finite=...)``) and has no newer release; the psych fixtures in
+    tests/test_factors.py hold it to psych's loadings (3.9e-6 minres, 8.4e-5 ML).
+    """
+    start = np.diag(r) - (1.0 - 1.0 / np.diag(np.linalg.inv(r)))
+    objective = _ml_objective if method in ("ml", "mle") else _minres_objective
+    res = optimize.minimize(objective, start, args=(r, k), method="L-BFGS-B",
+                            bounds=[_PSI_BOUNDS] * r.shape[0], options={"maxiter": 1000})
+    if not res.success:
+        _warn(f"factor extraction ({method}) did not converge: {res.message}", RuntimeWarning)
+    psi = res.x
+    if method in ("ml", "mle"):
+        sc = 1.0 / np.sqrt(psi)
+        values, vectors = _top_eigen(r * np.outer(sc, sc), k)
+        return np.sqrt(psi)[:, None] * vectors * np.sqrt(np.maximum(values[:k] - 1.0, 0.0))
+    rr = r.copy()
+    np.fill_diagonal(rr, 1.0 - psi)
+    values, vectors = _top_eigen(rr, k)
+    return vectors * np.sqrt(np.maximum(values[:k], 0.0))
 
 
 def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = "varimax",
@@ -370,7 +413,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
         Number of factors k (1 <= k < number of items).
     method : {"minres", "ml"}
         Minimum residual (unweighted least squares) or maximum likelihood
-        extraction, by factor-analyzer.
+        extraction (psych::fa's objectives, solved by scipy; see Notes of ``_extract``).
     rotation : {"varimax", "promax", "oblimin", "none"} or None
         Rotation by factor-analyzer's ``Rotator`` (varimax and promax with
         Kaiser normalisation; oblimin with gamma 0 as GPArotation's default).
