@@ -43,6 +43,7 @@ __all__ = [
     "harmonic_mean_offdiag",
     "kish_n",
     "kish_pairwise",
+    "progress_bar",
     "renamed_arguments",
     "renamed_attribute",
     "resampling_pvalue",
@@ -464,3 +465,48 @@ def check_correlation_matrix(r, *, names=None, what: str = "the correlation matr
         raise ValueError(f"{what}: the diagonal entry of {names[j]!r} is {arr[j, j]:g}, not 1; "
                          "pass a correlation (not covariance) matrix")
     return arr
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+# --------------------------------------------------------------------------------------------
+def progress_bar(iterable=None, *, total: int | None = None, desc: str | None = None,
+                 progress: bool | None = None, unit: str = "it", file=None, delay: float = 1.0):
+    """A progress bar (tqdm) for a long loop, silent unless someone is watching.
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+        Wrapped and returned as the bar; without it, call ``update(k)`` on the bar.
+    total : int, optional
+        Number of steps (default ``len(iterable)`` when it has one).
+    desc : str, optional
+        Label in front of the bar ("bootstrap", "polychoric chunks" ...).
+    progress : bool or None
+        ``True`` shows the bar, ``False`` never does, ``None`` (the default of every public
+        function that takes ``progress``) shows it only when ``file`` is a terminal, so logs,
+        CI and piped output stay clean.
+    file : file-like, optional
+        Where the bar is written (default ``sys.stderr``).
+    delay : float
+        Seconds before the bar first appears: loops shorter than this print nothing.
+
+    Returns
+    -------
+    tqdm.tqdm
+        Usable as an iterator or a context manager; a disabled bar does nothing.
+
+    Examples
+    --------
+    >>> total = 0
+    >>> for k in progress_bar(range(3), desc="draws", progress=False):
+    ...     total += k
+    >>> total
+    3
+    """
+    from tqdm import tqdm
+
+    disable = None if progress is None else not progress
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
+                file=sys.stderr if file is None else file, delay=delay, mininterval=0.5,
+                dynamic_ncols=True)
