@@ -3,12 +3,6 @@
 Modules load on first attribute access (``popaudit.structure.<module>``), like the top level.
 """
 
-import importlib
+from popaudit._lazy import lazy_modules
 
-_MODULES = ("polychoric", "tests", "comparison", "factors")
-
-
-def __getattr__(name: str):
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return importlib.import_module(f"{__name__}.{name}")
+__getattr__ = lazy_modules(__name__, ("polychoric", "tests", "comparison", "factors", "study_b"))
