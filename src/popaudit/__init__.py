@@ -27,6 +27,9 @@ _PUBLIC = {
     "wvs_survey": "popaudit.data.wvs",
     "AnswerDistributions": "popaudit.data.distributions",
     "answer_distributions": "popaudit.data.distributions",
+    "ModelAnswers": "popaudit.data.answers",
+    "read_answer_probabilities": "popaudit.data.answers",
+    "read_answers": "popaudit.data.answers",
     # metrics
     "MarginalResult": "popaudit.metrics.marginal",
     "compare_marginals": "popaudit.metrics.marginal",
