@@ -334,3 +334,31 @@ def test_subgroup_of_one_is_not_scored_and_n_is_filled():
     assert pa.compare_modes(small, small).n_pairs == 1
     with pytest.raises(ValueError, match="min_size must be a positive integer"):
         pa.compare_modes(gold, sim, by="g", min_size=0)
+
+
+def test_simulated_keyword_settings_and_notes():
+    items = [pa.Item("Q1", codes=(1, 2, 3))]
+    g = np.repeat(["a", "b", "tiny"], [40, 40, 1])
+    gold = pa.Survey(pd.DataFrame({"Q1": np.tile([1, 2, 2], 27), "g": g}), items,
+                     demographics=["g"])
+    sim = pa.Survey(pd.DataFrame({"Q1": np.tile([2, 3, 3], 27), "g": g}), items,
+                    demographics=["g"])
+    new = pa.compare_modes(gold, simulated=sim)
+    with pytest.warns(DeprecationWarning, match="'sim' is deprecated, use 'simulated'"):
+        old = pa.compare_modes(gold, sim=sim)
+    pd.testing.assert_frame_equal(old.per_pair, new.per_pair)
+    assert new.settings == {"by": (), "ties": "any", "sim_ties": "average", "tie_tol": 1e-9,
+                            "unmatched": "raise", "min_size": 30}
+    assert new.notes == ()
+    with pytest.warns(UserWarning, match="tiny"):
+        by_g = pa.compare_modes(gold, sim, by="g")
+    assert by_g.settings["by"] == ("g",)
+    assert by_g.notes == ("1 subgroup(s) below the minimum cell size left out: ['g=tiny']",)
+    with pytest.warns(DeprecationWarning, match="'sim' is deprecated"):
+        marg = pa.compare_marginals(gold, sim=sim)
+    assert marg.settings["kl_smoothing"] == 1e-6 and marg.notes == ()
+    with pytest.warns(DeprecationWarning, match="'sim' is deprecated"):
+        al = pa.data.distributions.align(gold, sim=sim)
+    assert al.notes == ()
+    mds = pa.modal_diversity(gold, [("g",)])
+    assert mds.settings == {"ties": "fractional", "tie_tol": 1e-9}

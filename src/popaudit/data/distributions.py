@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from popaudit._inference import renamed_arguments
 from popaudit._inference import warn as _warn
 from popaudit.data.survey import Item, Survey, check_compatible
 
@@ -760,6 +761,21 @@ class Aligned(NamedTuple):
     #: Subgroups left out for having fewer than ``min_size`` respondents in either population.
     excluded: tuple[str, ...] = ()
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """One note per kind of subgroup left out (too small; in one population only), for
+        the ``notes`` of the results built on this alignment."""
+        out = []
+        if self.excluded:
+            out.append(f"{len(self.excluded)} subgroup(s) below the minimum cell size left "
+                       f"out: {list(self.excluded)[:10]}")
+        for who, labels in (("gold", self.only_gold), ("the simulated population",
+                                                       self.only_sim)):
+            if labels:
+                out.append(f"{len(labels)} subgroup(s) only in {who} left out: "
+                           f"{list(labels)[:10]}")
+        return tuple(out)
+
 
 def warn_small_cells(cells: Sequence[tuple[str, str]], min_size: int, where: str = "") -> None:
     """The one warning for subgroups below the minimum cell size (``define_subgroups`` and the
@@ -792,14 +808,16 @@ def _to_dist(x, by, role: str) -> AnswerDistributions:
     raise TypeError(f"{role} must be a Survey or AnswerDistributions, got {type(x).__name__}")
 
 
-def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = "raise",
+@renamed_arguments(sim="simulated")
+def align(gold, simulated, by: str | Sequence[str] | None = None, *, unmatched: str = "raise",
           what: tuple[str, str] = ("gold", "simulated"), min_size: int | None = None
           ) -> Aligned:
     """Put gold and simulated populations on the same items and subgroups.
 
     Parameters
     ----------
-    gold, sim : Survey or AnswerDistributions
+    gold, simulated : Survey or AnswerDistributions
+        (``sim`` before 0.2, deprecated.)
     by : str or list of str, optional
         Demographic columns for the inputs that are surveys. When None and one
         input is distributions split by columns, a survey input is split by the
@@ -827,12 +845,13 @@ def align(gold, sim, by: str | Sequence[str] | None = None, *, unmatched: str = 
     min_size = check_min_size(min_size)
     by_t = None if by is None else ((by,) if isinstance(by, str) else tuple(by))
     if by_t is None:
-        for x in (gold, sim):
+        for x in (gold, simulated):
             if isinstance(x, AnswerDistributions) and x.by:
                 by_t = x.by
                 break
     gd = _to_dist(gold, by_t if isinstance(gold, Survey) or by is not None else None, what[0])
-    sd = _to_dist(sim, by_t if isinstance(sim, Survey) or by is not None else None, what[1])
+    sd = _to_dist(simulated, by_t if isinstance(simulated, Survey) or by is not None else None,
+                  what[1])
     check_compatible(gd, sd, what=what)
     sset = set(sd.labels)
     gset = set(gd.labels)

@@ -19,13 +19,14 @@ are in each function's Notes and in ``docs/metrics.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy.special import rel_entr
 
+from popaudit._inference import renamed_arguments
 from popaudit.data.distributions import MIN_CELL_SIZE, align
 
 __all__ = [
@@ -369,6 +370,11 @@ class MarginalResult:
         Subgroups left out for having fewer than ``min_size`` respondents.
     min_size : int or None
         The minimum cell size applied.
+    settings : dict
+        The options used: ``by``, ``kl_smoothing``, ``unmatched``, ``degenerate_atol``,
+        ``min_size``.
+    notes : tuple of str
+        Subgroups left out (too small, or in one population only).
     """
 
     per_item: pd.DataFrame
@@ -387,6 +393,8 @@ class MarginalResult:
     only_sim: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     min_size: int | None = None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy long table: ``population``, ``subgroup``, ``item``, ``kind``,
@@ -442,7 +450,8 @@ class MarginalResult:
         return "\n".join(lines)
 
 
-def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
+@renamed_arguments(sim="simulated")
+def compare_marginals(gold, simulated, by: str | Sequence[str] | None = None, *,
                       kl_smoothing: float = 1e-6, unmatched: str = "raise",
                       degenerate_atol: float = 0.0,
                       min_size: int | None = MIN_CELL_SIZE) -> MarginalResult:
@@ -450,10 +459,11 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
 
     Parameters
     ----------
-    gold, sim : Survey or AnswerDistributions
+    gold, simulated : Survey or AnswerDistributions
         Respondent-level surveys (weighted distributions are computed) or
         subgroup-level distributions (e.g. model probabilities). Items must
         match in names, codes and kind (:func:`~popaudit.check_compatible`).
+        (``sim`` before 0.2, deprecated.)
     by : str or list of str, optional
         Demographic columns defining subgroups for survey inputs (see
         :func:`~popaudit.data.distributions.align`); None compares whole populations.
@@ -502,7 +512,7 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
     >>> res.n_degenerate_sim
     1
     """
-    al = align(gold, sim, by, unmatched=unmatched, min_size=min_size)
+    al = align(gold, simulated, by, unmatched=unmatched, min_size=min_size)
     gd, sd = al.gold, al.sim
     both = gd.has_data & sd.has_data
     gg, jj = np.nonzero(both)
@@ -597,4 +607,7 @@ def compare_marginals(gold, sim, by: str | Sequence[str] | None = None, *,
         n_degenerate_sim=int(values["degenerate_sim"].sum()), kl_smoothing=float(kl_smoothing),
         by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
         only_gold=al.only_gold, only_sim=al.only_sim, excluded=al.excluded,
-        min_size=min_size)
+        min_size=min_size,
+        settings={"by": gd.by, "kl_smoothing": float(kl_smoothing), "unmatched": unmatched,
+                  "degenerate_atol": float(degenerate_atol), "min_size": min_size},
+        notes=al.notes)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from popaudit._inference import renamed_arguments
 from popaudit.data.distributions import (
     MIN_CELL_SIZE,
     AnswerDistributions,
@@ -199,6 +200,11 @@ class ModalResult:
         simulated population does not.
     by, population, reference, only_gold, only_sim, excluded, min_size
         As in :class:`~popaudit.metrics.marginal.MarginalResult`.
+    settings : dict
+        The options used: ``by``, ``ties``, ``sim_ties``, ``tie_tol``, ``unmatched``,
+        ``min_size``.
+    notes : tuple of str
+        Subgroups left out (too small, or in one population only).
     """
 
     per_pair: pd.DataFrame
@@ -221,6 +227,8 @@ class ModalResult:
     only_sim: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     min_size: int | None = None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def _mean(self, metric: str) -> float:
         row = self.summary[self.summary["metric"] == metric]
@@ -307,7 +315,8 @@ def _aggregate(metrics: dict, group: np.ndarray, labels, key: str | None,
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str = "any",
+@renamed_arguments(sim="simulated")
+def compare_modes(gold, simulated, by: str | Sequence[str] | None = None, *, ties: str = "any",
                   sim_ties: str = "average", tie_tol: float = 1e-9,
                   unmatched: str = "raise", min_size: int | None = MIN_CELL_SIZE
                   ) -> ModalResult:
@@ -315,8 +324,8 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
 
     Parameters
     ----------
-    gold, sim : Survey or AnswerDistributions
-        As in :func:`~popaudit.compare_marginals`.
+    gold, simulated : Survey or AnswerDistributions
+        As in :func:`~popaudit.compare_marginals` (``sim`` before 0.2, deprecated).
     by : str or list of str, optional
         Demographic columns defining subgroups for survey inputs.
     ties : {"any", "fractional", "strict"}
@@ -377,7 +386,7 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
     if sim_ties not in SIM_TIE_POLICIES:
         raise ValueError(f"sim_ties must be one of {SIM_TIE_POLICIES}, got {sim_ties!r}")
     tol = _check_tol(tie_tol)
-    al = align(gold, sim, by, unmatched=unmatched, min_size=min_size)
+    al = align(gold, simulated, by, unmatched=unmatched, min_size=min_size)
     gd, sd = al.gold, al.sim
     both = gd.has_data & sd.has_data
     gg, jj = np.nonzero(both)
@@ -464,7 +473,10 @@ def compare_modes(gold, sim, by: str | Sequence[str] | None = None, *, ties: str
                                                                   ).sum()),
         by=gd.by, population=sd.name or "simulated", reference=gd.name or "gold",
         only_gold=al.only_gold, only_sim=al.only_sim, excluded=al.excluded,
-        min_size=min_size)
+        min_size=min_size,
+        settings={"by": gd.by, "ties": ties, "sim_ties": sim_ties, "tie_tol": tol,
+                  "unmatched": unmatched, "min_size": min_size},
+        notes=al.notes)
 
 
 # ---------------------------------------------------------------------------
@@ -492,6 +504,10 @@ class ModalDiversityResult:
         ``n_subgroups``.
     ties : str
     tie_tol : float
+    settings : dict
+        The options used: ``ties``, ``tie_tol``.
+    notes : tuple of str
+        How many stratum x item rows were left out (fewer than two subgroups).
     """
 
     per_item: pd.DataFrame
@@ -499,6 +515,8 @@ class ModalDiversityResult:
     ties: str
     tie_tol: float
     _skipped: pd.DataFrame = field(default=None, repr=False)
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -626,5 +644,9 @@ def modal_diversity(dist, strata=None, *, ties: str = "fractional", tie_tol: flo
                      "n_items": int(ok.sum()), "n_items_skipped": int((~ok).sum()),
                      "n_subgroups": d.n_subgroups})
     per = pd.concat(rows, ignore_index=True)
-    return ModalDiversityResult(per_item=per, summary=pd.DataFrame(summ), ties=ties,
-                                tie_tol=tol, _skipped=pd.concat(skipped, ignore_index=True))
+    skipped = pd.concat(skipped, ignore_index=True)
+    return ModalDiversityResult(
+        per_item=per, summary=pd.DataFrame(summ), ties=ties, tie_tol=tol, _skipped=skipped,
+        settings={"ties": ties, "tie_tol": tol},
+        notes=((f"{len(skipped)} stratum x item row(s) left out: fewer than two subgroups "
+                "with a mode (see .skipped)"),) if len(skipped) else ())
