@@ -6,8 +6,10 @@ simulated population at one of two declared levels:
 * ``"individual"`` - polychoric correlations among respondents (ordinal and
   binary items) and Cramér's V among nominal items;
 * ``"ecological"`` - Pearson correlations between items across subgroup means
-  (each mean rescaled to [0, 1]), exactly as study B computed them, with its
-  permutation null and split-half ceiling.
+  (each mean rescaled to [0, 1]), study B's structure with its permutation null
+  and split-half ceiling, in two labelled variants: the method as its paper
+  describes it (``"study_b"``, the default) and the computation as its code
+  runs it (``"study_b_code"``; :mod:`popaudit.structure.study_b`).
 
 Every statistic comes with a bootstrap CI (respondents of both populations
 resampled) and a **noise floor**: its distribution when the "simulated"
@@ -18,6 +20,7 @@ statistics are vectorised over the draws.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ from popaudit._inference import (
     TWO_SIDED,
     adjust_pvalues,
     bootstrap_interval,
+    bootstrap_se,
     check_correlation_matrix,
     floor_summary,
     harmonic_mean_offdiag,
@@ -71,10 +75,11 @@ _STAT_ORDER = ["rmse", "mae", "max_abs_diff", "frobenius", "pearson", "spearman"
                "effective_dependence_gold", "effective_dependence_sim",
                "effective_dependence_diff", "jennrich", "steiger", "mantel",
                "pair_tests_holm", "pair_tests_bh"]
-_COLUMNS = ["level", "matrix", "statistic", "direction", "value", "estimate", "ci_low", "ci_high",
-            "ci_method", "floor_median", "floor_low", "floor_high", "floor_percentile",
-            "floor_p", "beyond_floor", "df", "pvalue", "p_method", "null_median", "null_p",
-            "ceiling_median", "ceiling_low", "ceiling_high", "note"]
+_COLUMNS = ["level", "matrix", "statistic", "direction", "value", "estimate", "ci_low",
+            "ci_high", "ci_method", "floor_median", "floor_low", "floor_high", "floor_percentile",
+            "floor_p", "beyond_floor", "df", "pvalue", "p_method", "null_mean", "null_sd",
+            "null_median", "null_p", "ceiling_mean", "ceiling_sd", "ceiling_median",
+            "ceiling_low", "ceiling_high", "note"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -178,6 +183,19 @@ class CorrelationComparison:
         return self.comparisons[0]
 
     @property
+    def variant(self) -> str | None:
+        """Ecological level: ``"study_b"`` or ``"study_b_code"`` (None at the individual level)."""
+        return self.settings.get("variant")
+
+    @property
+    def category(self) -> MatrixComparison | None:
+        """The category-level ecological comparison (``categories=``), if any."""
+        for c in self.comparisons:
+            if c.kind == "ecological_category":
+                return c
+        return None
+
+    @property
     def nominal(self) -> MatrixComparison | None:
         """The Cramér's V comparison of nominal items, if any."""
         for c in self.comparisons:
@@ -234,7 +252,9 @@ class CorrelationComparison:
         def num(v):
             return "?" if v is None else f"{v:.6g}"
 
-        head = (f"CorrelationComparison(level={self.level!r}, n_gold={num(s.get('n_gold'))}, "
+        variant = f"variant={s['variant']!r}, " if s.get("variant") else ""
+        head = (f"CorrelationComparison(level={self.level!r}, {variant}"
+                f"n_gold={num(s.get('n_gold'))}, "
                 f"n_sim={num(s.get('n_sim'))}, n_boot={s.get('n_boot')}, "
                 f"n_null={s.get('n_null')}, floor={s.get('floor')!r})")
         parts = [head]
@@ -414,17 +434,21 @@ def _floor_summary(obs: float, draws: np.ndarray | None, direction: str,
 
 def _reference_summary(obs: float, draws: np.ndarray | None, direction: str, prefix: str,
                        level: float) -> dict:
-    """Ecological permutation null (``null_*``) or split-half ceiling (``ceiling_*``)."""
+    """Ecological permutation null (``null_*``) or split-half ceiling (``ceiling_*``): mean
+    and sd of the draws (as study B reports them) beside the median, quantiles and p-value."""
     if prefix == "null":
-        out = {"null_median": np.nan, "null_p": np.nan}
+        out = {"null_mean": np.nan, "null_sd": np.nan, "null_median": np.nan, "null_p": np.nan}
     else:
-        out = {"ceiling_median": np.nan, "ceiling_low": np.nan, "ceiling_high": np.nan}
+        out = {"ceiling_mean": np.nan, "ceiling_sd": np.nan, "ceiling_median": np.nan,
+               "ceiling_low": np.nan, "ceiling_high": np.nan}
     if draws is None:
         return out
     d = np.asarray(draws, float)
     d = d[np.isfinite(d)]
     if d.size == 0:
         return out
+    out[f"{prefix}_mean"] = float(np.mean(d))
+    out[f"{prefix}_sd"] = float(bootstrap_se(d)) if d.size > 1 else np.nan
     if prefix == "null":
         out["null_median"] = float(np.median(d))
         if np.isfinite(obs) and direction in (DISTANCE, SIMILARITY):
@@ -841,6 +865,7 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
                          jennrich_form: str = "jennrich1970", pair_se: str = "auto",
                          alpha: float = 0.05, mantel_method: str = "pearson",
                          weighted: bool | None = None, ecological_bootstrap: str = "sim",
+                         variant: str | None = None, categories=None,
                          ) -> CorrelationComparison:
     r"""Compare the correlation structure of a simulated population with gold's.
 
@@ -856,7 +881,7 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
         ``"individual"`` (default): polychoric correlations among respondents of
         ordinal and binary items, plus Cramér's V among nominal items.
         ``"ecological"``: Pearson correlations between items across subgroup
-        means, as study B computed them (needs ``by``).
+        means, study B's structure (needs ``by``; see ``variant``).
     by : str, list of str or dict, optional
         Subgroups for the ecological level: demographic column(s) (groups =
         observed combinations in gold, looked up in sim), or a dict
@@ -936,6 +961,31 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     ecological_bootstrap : {"sim", "both"}
         Ecological level: resample each simulated group's respondents (the
         study's choice) or both populations'.
+    variant : {"study_b", "study_b_code"}, optional
+        Ecological level only; every result records it (``settings["variant"]`` and
+        the ``variant`` column). ``"study_b"`` (default): the method as study B's
+        paper describes it, done right - WVS missing codes dropped, no rounding,
+        item x item permutation null and split-half ceiling, respondents of each
+        simulated group resampled, percentile intervals at ``confidence_level``.
+        ``"study_b_code"``: the computation as the study's public code runs it, so
+        that its published numbers can be reproduced - with gold from
+        :func:`~popaudit.structure.study_b.study_b_survey` only -1 is missing (-2,
+        -4, -5 averaged in), means rounded to 2 dp and correlations and metrics to
+        3 dp, null and ceiling on *subgroup x subgroup* matrices (an odd group's
+        last respondent left out of the split), each item column of each simulated
+        group resampled on its own with gold fixed, and the interval from the 0.25
+        to the 0.975 quantile; only ``rmse`` and ``pearson`` (the study's two
+        metrics), no noise floor. ``n_boot`` and ``n_null`` set its draws (the study:
+        1000 each), ``seed`` its generator (the study: ``np.random.seed(42)``, a
+        stream no other code can share). The table of differences is in
+        :mod:`popaudit.structure.study_b` and ``docs/structure.md``.
+    categories : "study_b" or mapping, optional
+        Ecological level only: also compare the structure of *category* scores, the
+        mean of the item scores within each category per subgroup (study B's
+        category level): ``"study_b"`` for its 12 WVS-7 topic categories
+        (:data:`~popaudit.structure.study_b.STUDY_B_CATEGORIES`; those with at
+        least one item), or a mapping ``name -> items``. Adds a comparison of kind
+        ``"ecological_category"`` (``statistic(name, matrix="ecological_category")``).
 
     Returns
     -------
@@ -943,7 +993,9 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
         ``to_frame()`` gives one row per statistic: ``level, matrix, statistic,
         direction, value, ci_low, ci_high, ci_method, floor_median, floor_low,
         floor_high, floor_percentile, floor_p, beyond_floor, df, pvalue, p_method,
-        null_median, null_p, ceiling_median, ceiling_low, ceiling_high, note``.
+        null_mean, null_sd, null_median, null_p, ceiling_mean, ceiling_sd,
+        ceiling_median, ceiling_low, ceiling_high, note`` (and ``variant`` at the
+        ecological level).
         ``items`` ranks items by how much their correlations deviate; ``pairs``
         has the per-pair tests; ``spectrum`` the eigenvalues; ``gold``, ``sim``,
         ``difference`` the matrices; ``main.bootstrap`` / ``main.floor`` (and at
@@ -997,7 +1049,9 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     cross-item structure); split-half ceiling = the statistics between the two
     halves of every gold group split at random; bootstrap = each simulated
     group's respondents resampled. Items constant across groups in either
-    population are dropped with a note.
+    population are dropped with a note. Null and ceiling are summarised by
+    their mean and sd (as the study reports them) beside the median, the
+    quantiles and the p-value of the observed statistic against the null.
 
     Examples
     --------
@@ -1046,6 +1100,15 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     if by is not None and level != "ecological":
         raise ValueError("by= defines the subgroups of the ecological level; pass "
                          "level='ecological' (the individual level compares respondents)")
+    if level != "ecological" and (variant is not None or categories is not None):
+        raise ValueError("variant= and categories= apply to the ecological level (study B); "
+                         "pass level='ecological'")
+    if level == "ecological":
+        variant = "study_b" if variant is None else variant
+        if variant not in ("study_b", "study_b_code"):
+            raise ValueError(f"variant must be 'study_b' (the method as the paper describes "
+                             f"it) or 'study_b_code' (as the study's code runs it), got "
+                             f"{variant!r}")
     seed_value = resolve_seed(seed)[1]
     rngs = spawn(seed_value, 6)
     if ci_method == "auto":
@@ -1071,10 +1134,26 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
         if by is None:
             raise ValueError("level='ecological' needs by= (subgroup columns or a dict of "
                              "name -> mask)")
-        comps = _ecological(gold, sim, by=by, items=items, n_boot=int(n_boot),
-                            n_null=int(n_null), rngs=rngs, floor=floor, weighted=bool(weighted),
-                            bootstrap=ecological_bootstrap, opts=opts, settings=settings,
-                            notes=notes)
+        settings["variant"] = variant
+        if variant == "study_b_code":
+            if weighted:
+                raise ValueError("variant='study_b_code' is unweighted, as the study's code; "
+                                 "use variant='study_b' for weighted subgroup means")
+            if ecological_bootstrap != "sim":
+                raise ValueError("variant='study_b_code' resamples the simulated side only, as "
+                                 "the study's code; ecological_bootstrap='both' needs "
+                                 "variant='study_b'")
+            comps = _ecological_code(gold, sim, by=by, items=items, n_boot=int(n_boot),
+                                     n_null=int(n_null), rng=rngs[3], categories=categories,
+                                     opts=opts, settings=settings, notes=notes)
+            settings.update(floor=None, ci_method="study_b_code (0.25 and 0.975 quantiles)")
+        else:
+            comps = _ecological(gold, sim, by=by, items=items, n_boot=int(n_boot),
+                                n_null=int(n_null), rngs=rngs, floor=floor,
+                                weighted=bool(weighted), bootstrap=ecological_bootstrap,
+                                opts=opts, settings=settings, notes=notes,
+                                categories=categories)
+        comps = [_with_variant(c, variant) for c in comps]
         return CorrelationComparison(level, tuple(comps), _frozen_dict(settings), tuple(notes))
     if weighted is not None:
         raise ValueError("weighted= applies to the ecological level only; the individual level "
@@ -1353,7 +1432,15 @@ def _means_batch(counts: np.ndarray, vals: np.ndarray, valid: np.ndarray) -> np.
 
 
 def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, floor, weighted,
-                bootstrap, opts, settings, notes) -> list[MatrixComparison]:
+                bootstrap, opts, settings, notes, categories=None) -> list[MatrixComparison]:
+    from popaudit.structure import study_b as _sb
+
+    kept = {**_sb.kept_codes(gold), **_sb.kept_codes(sim)}
+    if kept:
+        notes.append(f"WVS codes kept as answers (study B's coding) read as missing in variant "
+                     f"'study_b': {dict(sorted(kept.items())[:5])}"
+                     f"{' ...' if len(kept) > 5 else ''}")
+        gold, sim = _sb.drop_kept_codes(gold), _sb.drop_kept_codes(sim)
     check_compatible(gold, sim)
     names = list(gold.item_names) if items is None else [str(x) for x in items]
     gold = gold.select(names)
@@ -1384,67 +1471,190 @@ def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, f
             k, j = np.argwhere(np.isnan(m))[0]
             raise ValueError(f"subgroup {groups[k][0]!r} has no valid {who} answer to item "
                              f"{names[j]!r}; drop the item or the subgroup")
-    const = [names[j] for j in range(len(names))
-             if np.ptp(mg[:, j]) <= 1e-12 or np.ptp(ms[:, j]) <= 1e-12]
-    if const:
-        notes.append(f"item(s) {const} have the same mean in every subgroup (in gold or sim), so "
-                     "no correlation across subgroups; left out")
-    keep = np.array([nm not in const for nm in names])
-    if keep.sum() < 2:
-        raise ValueError("fewer than two items vary across the subgroups; nothing to correlate")
-    names = [nm for nm, k in zip(names, keep) if k]
-    vg, mg_valid, vs, ms_valid = vg[:, keep], mg_valid[:, keep], vs[:, keep], ms_valid[:, keep]
-    mg, ms = mg[:, keep], ms[:, keep]
+    all_items = (list(names), vg, mg_valid, vs, ms_valid, mg, ms)
     corr = _rs.corr_across_rows
-    g = np.asarray(corr(mg[None]))[0]
-    s = np.asarray(corr(ms[None]))[0]
     n_groups = len(groups)
-    if n_groups <= len(names):
-        notes.append(f"ecological matrices from {n_groups} subgroups and {len(names)} items are "
-                     "singular: effective dependence is undefined")
-
-    def batch_means(vals, valid, w, which, counts_fn):
-        # counts_fn(positions) -> (B, n_group) count weights; one call per subgroup
-        return np.stack([_means_batch(counts_fn(grp[which]) * w[grp[which]][None, :],
-                                      vals[grp[which]], valid[grp[which]])
-                         for grp in groups], axis=1)
-
-    draws = _Draws()
-    rb, rf, rn, rc = rngs[0], rngs[1], rngs[3], rngs[4]
-    if n_boot:
-        boot = lambda pos: _rs.bootstrap_counts(rb, pos.size, n_boot)
-        draws.boot_sim = np.asarray(corr(batch_means(vs, ms_valid, ws, 2, boot)))
-        if bootstrap == "both":
-            draws.boot_gold = np.asarray(corr(batch_means(vg, mg_valid, wg, 1, boot)))
-    if n_null:
-        sim_sizes = {grp[0]: round(kish_n(ws[grp[2]] if weighted else None, grp[2].size))
-                     for grp in groups}
-        fs = np.stack([_means_batch(_rs.multinomial_counts(rf, sim_sizes[grp[0]], wg[grp[1]],
-                                                           n_null),
-                                    vg[grp[1]], mg_valid[grp[1]]) for grp in groups], axis=1)
-        draws.floor_sim = np.asarray(corr(fs))
-        if floor == "independent":
-            fb = lambda pos: _rs.bootstrap_counts(rf, pos.size, n_null)
-            draws.floor_gold = np.asarray(corr(batch_means(vg, mg_valid, wg, 1, fb)))
-        draws.null_sim = np.asarray(corr(_rs.column_shuffles(rn, mg, n_null)))
-        halves = [_rs.half_split_masks(rc, grp[1].size, n_null) for grp in groups]
-        a = np.stack([_means_batch(h * wg[grp[1]][None, :], vg[grp[1]], mg_valid[grp[1]])
-                      for h, grp in zip(halves, groups)], axis=1)
-        b = np.stack([_means_batch((~h) * wg[grp[1]][None, :], vg[grp[1]], mg_valid[grp[1]])
-                      for h, grp in zip(halves, groups)], axis=1)
-        draws.ceiling_a = np.asarray(corr(a))
-        draws.ceiling_b = np.asarray(corr(b))
     opts = dict(opts)
     opts["n_tests"] = None
     settings.update(n_gold=len(gold), n_sim=len(sim), n_groups=n_groups, weighted=weighted,
                     ecological_bootstrap=bootstrap)
-    comp = _build_comparison(level="ecological", kind="ecological", names=names, g=g, s=s,
-                             draws=draws, correlation=True, opts=opts, n_pair=None, notes=notes)
+    rb, rf, rn, rc = rngs[0], rngs[1], rngs[3], rngs[4]
+
+    def compare(kind, unit, unit_names, vg, mg_valid, vs, ms_valid, mg, ms, transform):
+        """One matrix comparison of ``unit_names`` (items, or categories of item means)."""
+        const = [unit_names[j] for j in range(len(unit_names))
+                 if np.ptp(mg[:, j]) <= 1e-12 or np.ptp(ms[:, j]) <= 1e-12]
+        if const:
+            notes.append(f"{unit}(s) {const} have the same mean in every subgroup (in gold or "
+                         "sim), so no correlation across subgroups; left out")
+        keep = np.array([nm not in const for nm in unit_names])
+        if keep.sum() < 2:
+            raise ValueError(f"fewer than two {unit}s vary across the subgroups; nothing to "
+                             "correlate")
+        unit_names = [nm for nm, k in zip(unit_names, keep) if k]
+        mg, ms = mg[:, keep], ms[:, keep]
+
+        def tr(m):
+            return transform(m)[..., keep]
+
+        g = np.asarray(corr(mg[None]))[0]
+        s = np.asarray(corr(ms[None]))[0]
+        if n_groups <= len(unit_names):
+            notes.append(f"{kind} matrices from {n_groups} subgroups and {len(unit_names)} "
+                         f"{unit}s are singular: effective dependence is undefined")
+
+        def batch_means(vals, valid, w, which, counts_fn):
+            # counts_fn(positions) -> (B, n_group) count weights; one call per subgroup
+            return np.stack([_means_batch(counts_fn(grp[which]) * w[grp[which]][None, :],
+                                          vals[grp[which]], valid[grp[which]])
+                             for grp in groups], axis=1)
+
+        draws = _Draws()
+        if n_boot:
+            boot = lambda pos: _rs.bootstrap_counts(rb, pos.size, n_boot)
+            draws.boot_sim = np.asarray(corr(tr(batch_means(vs, ms_valid, ws, 2, boot))))
+            if bootstrap == "both":
+                draws.boot_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, boot))))
+        if n_null:
+            sim_sizes = {grp[0]: round(kish_n(ws[grp[2]] if weighted else None, grp[2].size))
+                         for grp in groups}
+            fs = np.stack([_means_batch(_rs.multinomial_counts(rf, sim_sizes[grp[0]],
+                                                               wg[grp[1]], n_null),
+                                        vg[grp[1]], mg_valid[grp[1]]) for grp in groups],
+                          axis=1)
+            draws.floor_sim = np.asarray(corr(tr(fs)))
+            if floor == "independent":
+                fb = lambda pos: _rs.bootstrap_counts(rf, pos.size, n_null)
+                draws.floor_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, fb))))
+            draws.null_sim = np.asarray(corr(_rs.column_shuffles(rn, mg, n_null)))
+            halves = [_rs.half_split_masks(rc, grp[1].size, n_null) for grp in groups]
+            a = np.stack([_means_batch(h * wg[grp[1]][None, :], vg[grp[1]], mg_valid[grp[1]])
+                          for h, grp in zip(halves, groups)], axis=1)
+            b = np.stack([_means_batch((~h) * wg[grp[1]][None, :], vg[grp[1]],
+                                       mg_valid[grp[1]])
+                          for h, grp in zip(halves, groups)], axis=1)
+            draws.ceiling_a = np.asarray(corr(tr(a)))
+            draws.ceiling_b = np.asarray(corr(tr(b)))
+        comp = _build_comparison(level="ecological", kind=kind, names=unit_names, g=g, s=s,
+                                 draws=draws, correlation=True, opts=opts, n_pair=None,
+                                 notes=notes)
+        labels = [grp[0] for grp in groups]
+        extra = {
+            "gold_means": pd.DataFrame(mg, index=labels, columns=unit_names),
+            "sim_means": pd.DataFrame(ms, index=labels, columns=unit_names),
+            "group_sizes": pd.DataFrame({"gold": [grp[1].size for grp in groups],
+                                         "sim": [grp[2].size for grp in groups]},
+                                        index=labels),
+        }
+        return comp, extra
+
+    # item level (the arrays restricted to the items that vary, as before categories existed)
+    comp, extra = compare("ecological", "item", names, vg, mg_valid, vs, ms_valid, mg, ms,
+                          lambda m: m)
+    comps = [MatrixComparison(**{**comp.__dict__, "extra": _frozen_dict(extra)})]
+    if categories is not None:
+        names, vg, mg_valid, vs, ms_valid, mg, ms = all_items
+        cats = _sb.resolve_categories(categories, names)
+        pos = {nm: j for j, nm in enumerate(names)}
+        cols = [[pos[q] for q in qs] for qs in cats.values()]
+
+        def to_categories(m):
+            # mean of the item scores in each category (an undefined item mean, in a draw,
+            # leaves only its own category undefined)
+            m = np.asarray(m)
+            return np.stack([m[..., c].mean(axis=-1) for c in cols], axis=-1)
+
+        cat_names = list(cats)
+        ccomp, cextra = compare("ecological_category", "category", cat_names, vg, mg_valid, vs,
+                                ms_valid, to_categories(mg), to_categories(ms),
+                                to_categories)
+        cextra["categories"] = _frozen_dict({c: tuple(q) for c, q in cats.items()})
+        comps.append(MatrixComparison(**{**ccomp.__dict__, "extra": _frozen_dict(cextra)}))
+    return comps
+
+
+def _with_variant(comp: MatrixComparison, variant: str) -> MatrixComparison:
+    """Every ecological table says which variant computed it."""
+    tabs = {}
+    for name in ("statistics", "items", "pairs"):
+        tab = getattr(comp, name).copy()
+        if "variant" in tab.columns:
+            tab["variant"] = variant
+        else:
+            tab.insert(1, "variant", variant)
+        tabs[name] = tab
+    return dataclasses.replace(comp, **tabs)
+
+
+def _ecological_code(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rng, categories,
+                     opts, settings, notes, draws=None) -> list[MatrixComparison]:
+    """``variant="study_b_code"``: study B's computation as its code runs it."""
+    from popaudit.structure import study_b as _sb
+
+    check_compatible(_sb.drop_kept_codes(gold), _sb.drop_kept_codes(sim))
+    names = list(gold.item_names) if items is None else [str(x) for x in items]
+    nominal = [nm for nm in names if gold.item(nm).kind == "nominal"]
+    if nominal:
+        notes.append(f"nominal item(s) {nominal} have no meaningful mean; left out of the "
+                     "ecological comparison")
+        names = [nm for nm in names if nm not in nominal]
+    if len(names) < 2:
+        raise ValueError("the ecological comparison needs at least two ordinal or binary items")
+    if not _sb.kept_codes(gold):
+        notes.append("gold reads every WVS missing code as missing; study B's code averaged "
+                     "-2, -4 and -5 in as numbers (build gold with study_b_survey() to "
+                     "reproduce that)")
+    groups = _resolve_groups(gold, sim, by)
+    cats = _sb.resolve_categories(categories, names)
+    res = _sb.code_variant(gold, sim, groups, names, cats, n_boot=n_boot, n_null=n_null,
+                           rng=rng, draws=draws)
+    settings.update(n_gold=len(gold), n_sim=len(sim), n_groups=len(groups), weighted=False,
+                    ecological_bootstrap="sim (each item column on its own)")
     labels = [grp[0] for grp in groups]
-    extra = _frozen_dict({
-        "gold_means": pd.DataFrame(mg, index=labels, columns=names),
-        "sim_means": pd.DataFrame(ms, index=labels, columns=names),
-        "group_sizes": pd.DataFrame({"gold": [grp[1].size for grp in groups],
-                                     "sim": [grp[2].size for grp in groups]}, index=labels),
-    })
-    return [MatrixComparison(**{**comp.__dict__, "extra": extra})]
+    comps = []
+    for lvl, kind, unit_names in (("question", "ecological", names),
+                                  ("category", "ecological_category", list(cats or ()))):
+        if lvl not in res:
+            continue
+        r = res[lvl]
+        undefined = [nm for nm, row in zip(unit_names, r["gold"]) if np.isnan(row).all()] + \
+            [nm for nm, row in zip(unit_names, r["sim"]) if np.isnan(row).all()]
+        if undefined:
+            notes.append(f"{kind}: {sorted(set(undefined))} have no correlation across "
+                         "subgroups (constant or missing); the study's metrics leave them out")
+        for what in ("bootstrap", "null", "ceiling"):
+            d = r[what].get("pearson")
+            bad = 0 if d is None else int(np.sum(~np.isfinite(d)))
+            if bad:
+                notes.append(f"{kind}: {bad} {what} draw(s) gave an undefined statistic; "
+                             "summaries use the finite draws")
+        rows = _sb.code_statistics(r, kind=kind, variant="study_b_code", ci_level=opts["ci"])
+        table = pd.DataFrame(rows)
+        for c in _COLUMNS:
+            if c not in table.columns:
+                table[c] = np.nan
+        g, s = r["gold"], r["sim"]
+        items_tab = _items_table("ecological", kind, unit_names, g, s, _Draws(), opts)
+        pairs = _pairs_table("ecological", kind, unit_names, g, s, boot_gold=None, boot_sim=None,
+                             floor=(_Draws(), g), n_pair=None, opts=opts, notes=notes)
+        extra = _frozen_dict({
+            "gold_means": pd.DataFrame(r["gold_means"], index=labels, columns=unit_names),
+            "sim_means": pd.DataFrame(r["sim_means"], index=labels, columns=unit_names),
+            "group_sizes": pd.DataFrame({"gold": [grp[1].size for grp in groups],
+                                         "sim": [grp[2].size for grp in groups]},
+                                        index=labels),
+            **({"categories": _frozen_dict({c: tuple(q) for c, q in cats.items()})}
+               if lvl == "category" else {}),
+        })
+
+        def keep(dct):
+            return _frozen_dict({k: np.asarray(v) for k, v in dct.items()})
+
+        comps.append(MatrixComparison(
+            level="ecological", kind=kind,
+            gold=pd.DataFrame(g, index=unit_names, columns=unit_names),
+            sim=pd.DataFrame(s, index=unit_names, columns=unit_names),
+            statistics=table[_COLUMNS], items=items_tab, pairs=pairs, spectrum=None,
+            bootstrap=keep(r["bootstrap"]), null=keep(r["null"]), ceiling=keep(r["ceiling"]),
+            extra=extra))
+    return comps
