@@ -70,6 +70,9 @@ _PUBLIC = {
     # audit and report
     "audit": "popaudit.auditing",
     "Report": "popaudit.report",
+    # settings
+    "get_options": "popaudit._settings",
+    "set_options": "popaudit._settings",
 }
 
 # subpackages and modules reachable as attributes (``pa.datasets.wvs_like``, ``pa.plots``)

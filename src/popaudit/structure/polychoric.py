@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from popaudit import _jaxcache
 from popaudit._inference import warn as _warn
 from popaudit._inference import with_x64
 from popaudit._kernels import polychoric as _k
@@ -325,11 +326,11 @@ def _numpy_tables(codes, weights, n_cat, dtype):
         cores = os.cpu_count() or 1
     budget = 512e6 // max(P * P * np.dtype(dtype).itemsize, 1)
     workers = int(max(1, min(cores, 8, budget, n // 2048)))
+    if workers == 1:
+        return _numpy_tables_serial(codes, weights, n_cat, dtype)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        workers = 1
-    if workers == 1:
         return _numpy_tables_serial(codes, weights, n_cat, dtype)
     parts = np.array_split(np.arange(n), workers)
 
@@ -392,10 +393,16 @@ def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds):
     tc = np.pad(np.asarray(tc), ((0, pad), (0, kb - K)), constant_values=np.inf)
     n_row = np.pad(np.asarray(n_row), (0, pad), constant_values=2)
     n_col = np.pad(np.asarray(n_col), (0, pad), constant_values=2)
-    corr = jnp.asarray(correct, tab.dtype)
-    parts = [_k.fit_pairs(tab[s:s + C], tr[s:s + C], tc[s:s + C], n_row[s:s + C],
-                          n_col[s:s + C], corr, pair_thresholds=jnp.asarray(pair_thresholds),
-                          pair_chunk=C)
+    # numpy scalars, not jnp: an eager JAX op would compile a small program of its own
+    corr = np.asarray(correct, tab.dtype)
+    pt = np.asarray(bool(pair_thresholds))
+    # one compiled program per (Kmax, dtype), stored across sessions: a new process loads
+    # it without tracing or compiling
+    fit = _jaxcache.load_or_compile(_k.fit_pairs, "fit_pairs",
+                                    (tab[:C], tr[:C], tc[:C], n_row[:C], n_col[:C], corr),
+                                    {"pair_thresholds": pt}, {"pair_chunk": C})
+    parts = [fit(tab[s:s + C], tr[s:s + C], tc[s:s + C], n_row[s:s + C], n_col[s:s + C], corr,
+                 pair_thresholds=pt)
              for s in range(0, n_chunks * C, C)]
     return {k: np.concatenate([np.asarray(q[k]) for q in parts])[:M]
             for k in ("rho", "info", "status")}
@@ -485,6 +492,7 @@ def _check_options(**given) -> None:
 
 
 @with_x64
+@_jaxcache.compilation_cache()
 def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] = "pairwise",
                correct: float = 0.0, se: bool = False,
                pd_repair: Literal["nearest"] | None = None, dtype: str = "float64",
@@ -658,7 +666,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     if _on_cpu():
         # numpy's BLAS is faster here than XLA's CPU matrix product (much faster in
         # float64) and lets us skip the lower triangle
-        T = jnp.asarray(_numpy_tables(codes, w, n_cat, np.dtype(tdt)))
+        T = _numpy_tables(codes, w, n_cat, np.dtype(tdt))
     else:
         rc = _row_chunk(n, P)
         n_pad = -(-max(n, 1) // rc) * rc
@@ -674,7 +682,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     tab, tau = _pair_tables_numpy(np.asarray(T, dtype=fdt), npos_mat[iu, ju], pad_idx, n_cat,
                                   iu, ju)
     out = _fit_in_chunks(tab, tau[iu], tau[ju], n_cat[iu], n_cat[ju], correct,
-                         pair_thresholds=jnp.asarray(thresholds == "pair"))
+                         pair_thresholds=thresholds == "pair")
     rho = np.asarray(out["rho"], dtype=float)
     info = np.asarray(out["info"], dtype=float)
     status = np.asarray(out["status"])
@@ -750,6 +758,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
 
 
 @with_x64
+@_jaxcache.compilation_cache()
 def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "float64",
                      correct: float = 0.0, thresholds: Literal["item", "pair"] = "item",
                      min_pairs: int = 1, on_insufficient: Literal["raise", "nan"] = "raise",
