@@ -244,9 +244,22 @@ def test_fidelity_on_the_study_a_split_reports_both_splits(study_a):
     assert "accuracy" in repr(fid)
 
 
+def test_fidelity_simulated_keyword_settings_and_notes(tiny):
+    sg = define_subgroups(tiny, "sex", min_size=1)
+    assert sg.settings == {"strata": (("sex",),), "min_size": 1} and sg.notes == ()
+    new = subgroup_fidelity(sg, simulated=tiny, name="copy")
+    with pytest.warns(DeprecationWarning, match="'sim' is deprecated, use 'simulated'"):
+        old = subgroup_fidelity(sg, sim=tiny, name="copy")
+    pd.testing.assert_frame_equal(old.per_pair, new.per_pair)
+    assert new.settings == {"ties": "any", "sim_ties": "average", "tie_tol": 1e-9,
+                            "name": "copy"}
+    assert new.notes == ()
+    assert sg.compositional_split("sex").settings == sg.settings
+
+
 def test_fidelity_bad_input(tiny):
     sg = define_subgroups(tiny, "sex", min_size=1)
-    with pytest.raises(TypeError, match="sim must be"):
+    with pytest.raises(TypeError, match="simulated must be"):
         subgroup_fidelity(sg, [1, 2])
     other = pa.Survey(tiny.to_frame(), ITEMS, demographics=["age"])
     with pytest.raises(KeyError, match="lacks demographic column"):

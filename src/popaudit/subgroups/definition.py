@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from popaudit._inference import renamed_arguments
 from popaudit._inference import warn as _warn
 from popaudit.data.distributions import (
     MIN_CELL_SIZE,
@@ -184,6 +185,10 @@ class Subgroups:
         The gold survey (kept for resampling).
     membership : ndarray of bool, shape (n, G)
         Respondent x kept subgroup (subgroups overlap across strata).
+    settings : dict
+        The options used: ``strata``, ``min_size``.
+    notes : tuple of str
+        Subgroups excluded for having fewer than ``min_size`` respondents.
     """
 
     table: pd.DataFrame
@@ -193,6 +198,8 @@ class Subgroups:
     min_size: int
     survey: Survey = field(repr=False)
     membership: np.ndarray = field(repr=False)
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     # -- accessors -------------------------------------------------------------
     @property
@@ -350,7 +357,8 @@ class Subgroups:
         table = self.table.copy()
         table["split"] = split.astype(object)
         return Subgroups(table=table, gold=self.gold, strata=self.strata, axes=self.axes,
-                         min_size=self.min_size, survey=self.survey, membership=self.membership)
+                         min_size=self.min_size, survey=self.survey, membership=self.membership,
+                         settings=self.settings, notes=self.notes)
 
     def compositional_split(self, anchor: str) -> Subgroups:
         """Study A's compositional split: single-axis subgroups and the crossings
@@ -475,8 +483,12 @@ def define_subgroups(survey: Survey, strata, *, min_size: int = MIN_CELL_SIZE) -
         raise ValueError(f"no subgroup has at least {min_size} respondents; lower min_size")
     gold = _concat(parts, survey.name)
     M = _membership(demo, strata, gold.labels)
+    notes = () if excluded.empty else (
+        f"{len(excluded)} subgroup(s) below the minimum cell size {min_size} excluded: "
+        + str(list(excluded["subgroup"])[:10]),)
     return Subgroups(table=table, gold=gold, strata=strata, axes=axes, min_size=int(min_size),
-                     survey=survey, membership=M)
+                     survey=survey, membership=M,
+                     settings={"strata": strata, "min_size": int(min_size)}, notes=notes)
 
 
 def study_a_subgroups(survey: Survey, axes: Sequence[str] = ("sex", "age_group", "ethnicity",
@@ -668,6 +680,10 @@ class SubgroupFidelity:
     population : str
     missing_subgroups : tuple of str
         Kept subgroups the simulated population has no distribution for.
+    settings : dict
+        The options used: ``ties``, ``sim_ties``, ``tie_tol``, ``name``.
+    notes : tuple of str
+        Kept subgroups left out because the simulated population has no answers there.
     """
 
     per_pair: pd.DataFrame
@@ -683,6 +699,8 @@ class SubgroupFidelity:
     tie_tol: float
     population: str
     missing_subgroups: tuple[str, ...] = ()
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -746,11 +764,12 @@ def _sim_distributions(subgroups: Subgroups, sim, name, kw) -> tuple[AnswerDistr
                           f"minimum cell size {subgroups.min_size} are dropped: {small[:20]}")
         keep = [lab for lab in subgroups.labels if lab in set(sim.labels)]
         return sim.select(subgroups=keep), None
-    raise TypeError("sim must be a Survey, AnswerDistributions or a prediction DataFrame, got "
-                    f"{type(sim).__name__}")
+    raise TypeError("simulated must be a Survey, AnswerDistributions or a prediction "
+                    f"DataFrame, got {type(sim).__name__}")
 
 
-def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
+@renamed_arguments(sim="simulated")
+def subgroup_fidelity(subgroups: Subgroups, simulated, *, ties: str = "any",
                       sim_ties: str = "average", tie_tol: float = 1e-9,
                       name: str | None = None, **columns) -> SubgroupFidelity:
     """Modal and marginal fidelity of a simulated population for every subgroup x item.
@@ -759,11 +778,11 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
     ----------
     subgroups : Subgroups
         Gold subgroups (:func:`define_subgroups`, :func:`study_a_subgroups`).
-    sim : Survey, AnswerDistributions or DataFrame
+    simulated : Survey, AnswerDistributions or DataFrame
         The simulated population: respondent-level answers (a Survey with the
         subgroups' demographic columns), subgroup-level distributions, or a
         prediction table (see :func:`prediction_distributions`; ``columns``
-        passes its column-name arguments).
+        passes its column-name arguments). (``sim`` before 0.2, deprecated.)
     ties, sim_ties, tie_tol
         Tie policies of :func:`popaudit.compare_modes` (default: a prediction
         matching any tied gold mode is correct; tied simulated modes share
@@ -802,7 +821,7 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
     """
     if not isinstance(subgroups, Subgroups):
         raise TypeError(f"expected Subgroups, got {type(subgroups).__name__}")
-    sim_d, sim_survey = _sim_distributions(subgroups, sim, name, columns)
+    sim_d, sim_survey = _sim_distributions(subgroups, simulated, name, columns)
     pop = name or sim_d.name or "simulated"
     sim_d = sim_d.with_name(pop)
     gold = subgroups.gold
@@ -814,9 +833,11 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
     has = sim_d.has_data.any(axis=1)
     sim_labels = set(np.asarray(sim_d.labels)[has])
     missing = tuple(lab for lab in gold.labels if lab not in sim_labels)
+    notes = []
     if missing:
-        _warn(f"the simulated population {pop!r} has no answers for {len(missing)} kept "
-                      f"subgroup(s), left out: {list(missing[:20])}")
+        notes.append(f"the simulated population {pop!r} has no answers for {len(missing)} "
+                     f"kept subgroup(s), left out: {list(missing[:20])}")
+        _warn(notes[-1])
     keep = [lab for lab in gold.labels if lab in sim_labels]
     if not keep:
         raise ValueError(f"the simulated population {pop!r} covers none of the kept subgroups")
@@ -874,7 +895,9 @@ def subgroup_fidelity(subgroups: Subgroups, sim, *, ties: str = "any",
     return SubgroupFidelity(
         per_pair=per, per_subgroup=per_sub, summary=summary, diversity=diversity,
         subgroups=subgroups, gold=gold, sim=sim_d, sim_survey=sim_survey, ties=ties,
-        sim_ties=sim_ties, tie_tol=float(tie_tol), population=pop, missing_subgroups=missing)
+        sim_ties=sim_ties, tie_tol=float(tie_tol), population=pop, missing_subgroups=missing,
+        settings={"ties": ties, "sim_ties": sim_ties, "tie_tol": float(tie_tol), "name": name},
+        notes=tuple(notes))
 
 
 def _pairwise_w1(d: AnswerDistributions) -> float:
