@@ -18,8 +18,12 @@ Layout and conventions
   **not symmetric**: column ``j`` of ``wi`` comes from the lasso regression of variable
   ``j`` on the others (``wi[k, j] = -beta_kj * wi[j, j]``). qgraph's EBIC counts the
   lower triangle of ``wi``; its network uses the upper triangle (``forceSymmetric``).
-* Batches carry a leading axis (B, p, p); every public function here is ``vmap``-ed
-  over it and jit-compiled. Callers enter float64 with ``popaudit._inference.x64()``.
+* Batches: the public functions take (B, p, p) stacks and are jit-compiled. Inside, the
+  batch is the *last* axis, (p, p, B): every step of the coordinate descent is one
+  vector operation over all B matrices at once (lock-step; a matrix that has converged
+  is masked), and row ``u`` of a state is a contiguous (p, B) slab. This is ``vmap``
+  written out by hand, because ``vmap`` of the nested ``while`` loops puts the batch
+  first and unrolls badly. Callers enter float64 with ``popaudit._inference.x64()``.
 
 Algorithm (per matrix and penalty)
 ----------------------------------
@@ -113,178 +117,175 @@ def bfs_blocks(adj):
 
 
 # ----------------------------------------------------------------------------------
-# one glasso call (R's glasso with ia = 0, ipen = 0)
+# one glasso call (R's glasso with ia = 0, ipen = 0), batch last
 # ----------------------------------------------------------------------------------
-def _lasso_column(t, s_mat, r_col, w, x, in_blk, thr_l, active):
-    """R's ``lasso`` for column ``t`` (permuted index) with all arrays (p,)/(p, p).
+def _permute(a, order):
+    """``a[order][:, order]`` per matrix: a (p, p, B), order (p, B)."""
+    return jax.vmap(lambda m, o: m[o][:, o], in_axes=(2, 1), out_axes=2)(a, order)
 
-    Coordinates outside the block (and ``t`` itself) are skipped; they would stay at
-    zero anyway. Returns (x, s) with s the residual ``s_m - V x``.
+
+def _diag(v):
+    """(p, B) -> (p, p, B) diagonal matrices."""
+    p = v.shape[0]
+    return jnp.where(jnp.eye(p, dtype=bool)[:, :, None], v[None, :, :], 0.0)
+
+
+def _lasso(w, x, s, r, in_blk, thr_l, act, max_pass):
+    """R's ``lasso`` for one column of every matrix (all (p, B), scalars (B,)).
+
+    Cyclic coordinate descent over the coordinates ``u`` with ``in_blk[u]`` (the block
+    without the column itself); ``s`` enters as the residual ``s_m - V x`` and leaves as
+    the residual at the solution. A matrix stops after the pass whose largest
+    coordinate change is below ``thr_l``; ``act`` False means no pass at all.
+
+    Each coordinate is visited once per pass, so R's ``dlx`` (largest change in a pass)
+    is ``max |x_after - x_before|`` over the pass, taken after it. The coordinate step
+    rewrites the whole (p, B) ``x`` with a select instead of an indexed update: XLA then
+    fuses the step into two small loops and copies nothing.
     """
-    p = w.shape[0]
-    s = s_mat[:, t] - w @ x
+    p, _ = x.shape
+    rows = jnp.arange(p)[:, None]
 
-    def one_pass(carry):
-        x, s, _, npass = carry
-        dlx = jnp.zeros((), w.dtype)
-        for u in range(p):  # unrolled: static slices
-            upd = in_blk[u]
-            xj = x[u]
-            vjj = w[u, u]
-            tt = s[u] + vjj * xj
-            a = jnp.abs(tt) - r_col[u]
-            new = jnp.where(a > 0.0, jnp.sign(tt) * a / vjj, 0.0)
-            d = jnp.where(upd & (new != xj), new - xj, 0.0)
-            x = x.at[u].set(jnp.where(upd, new, xj))
-            s = s - d * w[u]
-            dlx = jnp.maximum(dlx, jnp.abs(d))
-        return x, s, dlx, npass + 1
+    def coord(u, c):
+        x, s, go = c
+        upd = in_blk[u] & go
+        xj = x[u]
+        vjj = w[u, u]
+        tt = s[u] + vjj * xj
+        a = jnp.abs(tt) - r[u]
+        new = jnp.where(upd, jnp.where(a > 0.0, jnp.sign(tt) * a / vjj, 0.0), xj)
+        x = jnp.where(rows == u, new[None, :], x)
+        s = s - (new - xj)[None, :] * w[u]
+        return x, s, go
 
-    def cond(carry):
-        _, _, dlx, npass = carry
-        return active & ((npass == 0) | (dlx >= thr_l))
+    def one_pass(c):
+        x, s, go, npass = c
+        x_new, s, _ = lax.fori_loop(0, p, coord, (x, s, go))
+        dlx = jnp.max(jnp.abs(x_new - x), axis=0)
+        go = go & ~(dlx < thr_l) & (npass + 1 < max_pass)
+        return x_new, s, go, npass + 1
 
-    x, s, _, _ = lax.while_loop(cond, one_pass, (x, s, jnp.zeros((), w.dtype), 0))
+    x, s, _, _ = lax.while_loop(lambda c: jnp.any(c[2]), one_pass, (x, s, act, 0))
     return x, s
 
 
-def _glasso_one(s, rho, w0, wi0, warm, thr, maxit):
-    """One call of R's ``glasso`` on a (p, p) matrix; returns (w, wi, sweeps)."""
-    p = s.shape[0]
+def _glasso_batch(s, rho, w0, wi0, warm, thr, maxit):
+    """R's ``glasso`` on every matrix of s (p, p, B); returns (w, wi, sweeps (B,))."""
+    p, _, batch = s.shape
     dtype = s.dtype
     idx = jnp.arange(p)
-    offdiag = idx[:, None] != idx[None, :]
-    adj = (jnp.abs(s) > rho) & offdiag
-    order, comp = bfs_blocks(adj)
-    # permute everything into BFS order: blocks are contiguous ranges
-    sp = s[order][:, order]
-    rp = rho[order][:, order]
-    cp = comp[order]
-    same = cp[:, None] == cp[None, :]
+    offd = (idx[:, None] != idx[None, :])[:, :, None]
+    adj = (jnp.abs(s) > rho) & offd
+    order, comp = jax.vmap(bfs_blocks, in_axes=2, out_axes=1)(adj)
+    # permute into R's block order: blocks are contiguous, sweeps run in index order
+    sp = _permute(s, order)
+    rp = _permute(rho, order)
+    cp = jnp.take_along_axis(comp, order, axis=0)
+    same = cp[:, None, :] == cp[None, :, :]
     size = jnp.sum(same, axis=1)
     multi = size > 1
-    sdiag = jnp.diagonal(sp)
-    # starting values
-    w_start = jnp.where(warm, w0[order][:, order], sp)
-    w = jnp.where(same & offdiag, w_start, 0.0) + jnp.diag(sdiag)
-    wip = wi0[order][:, order]
-    x_warm = wip / (-jnp.diagonal(wip))[None, :]
-    x = jnp.where(warm & same & offdiag & multi[None, :], x_warm, 0.0)
+    sdiag = sp[idx, idx]
+    in_multi = same & offd & multi[None, :, :]
+    w = jnp.where(same & offd, jnp.where(warm, _permute(w0, order), sp), 0.0) + _diag(sdiag)
+    wip = _permute(wi0, order)
+    # beta[t] (p, B): lasso coefficients of column t (R's xs(:, t)), contiguous per column
+    beta = jnp.swapaxes(jnp.where(warm & in_multi, wip / (-wip[idx, idx])[None, :, :], 0.0), 0, 1)
     # per-block tolerance shr = thr * sum_{j != k in block} |s_jk| / (n_b - 1)
-    rowsum = jnp.sum(jnp.where(same & offdiag, jnp.abs(sp), 0.0), axis=1)
-    blocksum = jnp.sum(jnp.where(same, rowsum[None, :], 0.0), axis=1)
+    rowsum = jnp.sum(jnp.where(same & offd, jnp.abs(sp), 0.0), axis=1)
+    blocksum = jnp.sum(jnp.where(same, rowsum[None, :, :], 0.0), axis=1)
     shr = thr * blocksum / jnp.maximum(size - 1, 1).astype(dtype)
-    # a block whose off-diagonal sum is 0 would be R's shr == 0 exit (cannot happen for
-    # a connected block of size > 1, kept for safety)
     active = multi & (blocksum != 0.0)
+    # absrow[j] = sum_{k in block(j)} |w_jk|, kept up to date column by column, gives R's
+    # sum(abs(vv)) = sum_{j, k in block - t} |w_jk| in O(p) per column
+    absrow = jnp.sum(jnp.where(same, jnp.abs(w), 0.0), axis=1)
 
     def sweep(carry):
-        w, x, active, niter = carry
+        w, beta, absrow, active, niter = carry
 
         def column(t, c):
-            w, x, dcol = c
-            in_blk = same[t] & (idx != t)
+            w, beta, absrow, dcol = c
+            blk = same[t]
+            in_blk = blk & (idx != t)[:, None]
             act = active[t]
-            vmask = in_blk[:, None] & in_blk[None, :]
-            vsum = jnp.sum(jnp.where(vmask, jnp.abs(w), 0.0))
+            wt = w[t]
+            vsum = jnp.sum(jnp.where(blk, absrow, 0.0), axis=0) - 2.0 * absrow[t] + jnp.abs(wt[t])
             thr_l = shr[t] / jnp.where(act, vsum, 1.0)
-            ws = w[:, t]
-            xt, res = _lasso_column(t, sp, rp[:, t], w, x[:, t], in_blk, thr_l, act)
-            newcol = jnp.where(in_blk & act, sp[:, t] - res, ws)
-            w = w.at[:, t].set(newcol).at[t, :].set(newcol)
-            x = x.at[:, t].set(jnp.where(act, xt, x[:, t]))
-            dcol = dcol.at[t].set(jnp.sum(jnp.abs(newcol - ws)))
-            return w, x, dcol
+            s0 = sp[t]
+            bt = beta[t]
+            res = s0 - jnp.sum(w * bt[None, :, :], axis=1)
+            bt, res = _lasso(w, bt, res, rp[t], in_blk, thr_l, act, maxit)
+            newcol = jnp.where(in_blk & act[None, :], s0 - res, wt)
+            w = w.at[t].set(newcol).at[:, t].set(newcol)
+            beta = beta.at[t].set(bt)
+            change = jnp.abs(newcol) - jnp.abs(wt)
+            absrow = absrow + jnp.where(in_blk, change, 0.0)
+            absrow = absrow.at[t].set(jnp.sum(jnp.where(blk, jnp.abs(newcol), 0.0), axis=0))
+            dcol = dcol.at[t].set(jnp.sum(jnp.abs(newcol - wt), axis=0))
+            return w, beta, absrow, dcol
 
-        w, x, dcol = lax.fori_loop(0, p, column, (w, x, jnp.zeros(p, dtype)))
-        dblk = jnp.max(jnp.where(same, dcol[None, :], 0.0), axis=1)
+        w, beta, absrow, dcol = lax.fori_loop(
+            0, p, column, (w, beta, absrow, jnp.zeros((p, batch), dtype)))
+        dblk = jnp.max(jnp.where(same, dcol[None, :, :], 0.0), axis=1)
         niter = niter + active.astype(jnp.int32)
         active = active & ~(dblk < shr) & (niter < maxit)
-        return w, x, active, niter
+        return w, beta, absrow, active, niter
 
-    def more(carry):
-        return jnp.any(carry[2])
-
-    w, x, _, niter = lax.while_loop(more, sweep, (w, x, active, jnp.zeros(p, jnp.int32)))
+    w, beta, _, _, niter = lax.while_loop(
+        lambda c: jnp.any(c[3]), sweep,
+        (w, beta, absrow, active, jnp.zeros((p, batch), jnp.int32)))
     # inv: wi_jj = 1 / (w_jj - beta_j' w_{-j,j}), wi_{-j,j} = -beta_j wi_jj
-    xn = -x
+    xn = -jnp.swapaxes(beta, 0, 1)
     dg = 1.0 / (sdiag + jnp.sum(xn * w, axis=0))
-    wi = jnp.where(same & offdiag & multi[None, :], xn * dg[None, :], 0.0)
-    wi = wi + jnp.diag(jnp.where(multi, dg, 1.0 / sdiag))
-    inv_order = jnp.argsort(order)
-    w = w[inv_order][:, inv_order]
-    wi = wi[inv_order][:, inv_order]
-    return w, wi, jnp.max(niter)
+    wi = jnp.where(in_multi, xn * dg[None, :, :], 0.0) + _diag(jnp.where(multi, dg, 1.0 / sdiag))
+    inv_order = jnp.argsort(order, axis=0)
+    return _permute(w, inv_order), _permute(wi, inv_order), jnp.max(niter, axis=0)
+
+
+def _to_last(a):
+    return jnp.moveaxis(a, 0, -1)
+
+
+def _to_first(a):
+    return jnp.moveaxis(a, -1, 0)
 
 
 @partial(jax.jit, static_argnames=("maxit",))
 def glasso(s, rho, *, thr=1e-4, maxit=10_000):
-    """R's ``glasso(s, rho, penalize.diagonal = FALSE)`` (cold start) for a batch.
+    """R's ``glasso(s, rho, penalize.diagonal = FALSE)`` with a cold start, for a batch.
 
     Parameters
     ----------
     s : (B, p, p) symmetric matrices.
-    rho : (B, p, p) penalty matrices (``BIG`` for entries forced to zero).
+    rho : (B, p, p) penalty matrices (``BIG`` for entries forced to zero, as R's
+        argument ``zero`` does).
     thr, maxit : R's convergence threshold and sweep limit.
 
     Returns
     -------
-    w, wi : (B, p, p); sweeps : (B,) the largest number of sweeps over the blocks.
+    w, wi : (B, p, p); sweeps : (B,) sweeps of the slowest block.
     """
+    s = _to_last(s)
     zeros = jnp.zeros_like(s)
-    f = jax.vmap(lambda a, b, c: _glasso_one(a, b, c, c, False, thr, maxit))
-    return f(s, rho, zeros)
+    w, wi, sweeps = _glasso_batch(s, _to_last(rho), zeros, zeros, False, thr, maxit)
+    return _to_first(w), _to_first(wi), sweeps
 
 
 # ----------------------------------------------------------------------------------
 # path and EBIC (qgraph EBICglasso)
 # ----------------------------------------------------------------------------------
-def _log_det(k):
-    sign, logabs = jnp.linalg.slogdet(k)
-    return jnp.where(sign > 0, logabs, jnp.nan)  # R: log(det(K)), NaN if det < 0
+def _ebic(s, k, n, gamma):
+    """qgraph's ``EBIC(S, K, n, gamma)`` per matrix (p, p, B): -2 L + E log n + 4 E gamma log p.
 
-
-def _ebic(s, k, n, gamma, count_diagonal=False):
-    """qgraph's ``EBIC(S, K, n, gamma)``: -2 L + E log n + 4 E gamma log p (E: lower tri)."""
-    p = s.shape[0]
-    loglik = n / 2.0 * (_log_det(k) - jnp.sum(k * s.T))
-    low = jnp.tril(jnp.ones((p, p), bool), 0 if count_diagonal else -1)
-    e = jnp.sum((k != 0.0) & low)
-    return -2.0 * loglik + e * jnp.log(n) + 4.0 * e * gamma * jnp.log(p), e
-
-
-def _path_one(s, lambdas, n, gamma, thr_cut, thr, maxit, keep_path):
-    """glassopath + EBIC over ``lambdas`` (descending) for one matrix.
-
-    Returns the EBIC and E per lambda (in the given descending order), the index of
-    the selected lambda (R's which.min over ascending lambda: ties to the smaller
-    lambda), its (thresholded) wi, and optionally the whole (nlam, p, p) wi path.
+    ``L = n / 2 (log det K - tr(K S))`` with ``log det`` NaN when det K <= 0 (R's
+    ``log(det(K))``); E counts the exact non-zeros of the lower triangle of K.
     """
     p = s.shape[0]
-    ones = jnp.ones((p, p), s.dtype)
-    zeros = jnp.zeros((p, p), s.dtype)
-    # R's glassopath: cold start at the largest lambda, then warm starts downwards,
-    # starting again at the largest lambda itself
-    w, wi, _ = _glasso_one(s, lambdas[0] * ones, zeros, zeros, False, thr, maxit)
-
-    def step(carry, lam_i):
-        w, wi, best, best_i, best_k = carry
-        lam, i = lam_i
-        w, wi, sweeps = _glasso_one(s, lam * ones, w, wi, True, thr, maxit)
-        k = jnp.where(jnp.abs(wi) < thr_cut, 0.0, wi)
-        e_val, e_cnt = _ebic(s, k, n, gamma)
-        better = e_val <= best  # later = smaller lambda wins ties, NaN never wins
-        best = jnp.where(better, e_val, best)
-        best_i = jnp.where(better, i, best_i)
-        best_k = jnp.where(better, k, best_k)
-        out = (e_val, e_cnt, sweeps, wi if keep_path else jnp.zeros((0,), s.dtype))
-        return (w, wi, best, best_i, best_k), out
-
-    nlam = lambdas.shape[0]
-    init = (w, wi, jnp.asarray(jnp.inf, s.dtype), jnp.int32(-1), zeros)
-    (_, _, _, best_i, best_k), (ebic, e, sweeps, path) = lax.scan(
-        step, init, (lambdas, jnp.arange(nlam, dtype=jnp.int32)))
-    return ebic, e, best_i, best_k, sweeps, path
+    sign, logabs = jnp.linalg.slogdet(_to_first(k))
+    logdet = jnp.where(sign > 0, logabs, jnp.nan)
+    loglik = n / 2.0 * (logdet - jnp.sum(k * jnp.swapaxes(s, 0, 1), axis=(0, 1)))
+    low = jnp.tril(jnp.ones((p, p), bool), -1)[:, :, None]
+    e = jnp.sum((k != 0.0) & low, axis=(0, 1))
+    return -2.0 * loglik + e * jnp.log(n) + 4.0 * e * gamma * jnp.log(p), e
 
 
 @partial(jax.jit, static_argnames=("maxit", "keep_path"))
@@ -294,7 +295,8 @@ def glasso_path(s, lambdas, n, gamma, thr_cut, *, thr=1e-4, maxit=10_000, keep_p
     Parameters
     ----------
     s : (B, p, p) correlation matrices (symmetric, unit diagonal).
-    lambdas : (B, nlam) penalties in **descending** order (R's grid reversed).
+    lambdas : (B, nlam) penalties in **descending** order (R's grid reversed): R's
+        ``glassopath`` starts cold at the largest, then warm-starts downwards.
     n : (B,) sample sizes in the EBIC.
     gamma : (B,) EBIC hyperparameter.
     thr_cut : (B,) qgraph's ``threshold = TRUE`` cut ``log(p (p - 1) / 2) / sqrt(n)``
@@ -305,13 +307,40 @@ def glasso_path(s, lambdas, n, gamma, thr_cut, *, thr=1e-4, maxit=10_000, keep_p
     Returns
     -------
     ebic, edges : (B, nlam) EBIC and E (non-zeros in the lower triangle of wi).
-    selected : (B,) index into ``lambdas`` of the selected penalty (-1: all EBIC NaN).
+    selected : (B,) index into ``lambdas`` of the selected penalty: R's ``which.min``
+        over ascending lambda, so ties go to the smaller lambda (-1: every EBIC NaN).
     wi : (B, p, p) the selected (thresholded) precision matrix, not symmetric.
     sweeps : (B, nlam) sweeps of the slowest block per lambda (diagnostics).
     path : (B, nlam, p, p) when ``keep_path``, else an empty array.
     """
-    f = jax.vmap(lambda a, b, c, d, e: _path_one(a, b, c, d, e, thr, maxit, keep_path))
-    return f(s, lambdas, n, gamma, thr_cut)
+    s = _to_last(s)
+    p, _, batch = s.shape
+    dtype = s.dtype
+    lambdas = jnp.swapaxes(lambdas, 0, 1)  # (nlam, B)
+    nlam = lambdas.shape[0]
+    ones = jnp.ones((p, p, 1), dtype)
+    zeros = jnp.zeros_like(s)
+    w, wi, _ = _glasso_batch(s, lambdas[0] * ones, zeros, zeros, False, thr, maxit)
+
+    def step(carry, lam_i):
+        w, wi, best, best_i, best_k = carry
+        lam, i = lam_i
+        w, wi, sweeps = _glasso_batch(s, lam * ones, w, wi, True, thr, maxit)
+        k = jnp.where(jnp.abs(wi) < thr_cut, 0.0, wi)
+        e_val, e_cnt = _ebic(s, k, n, gamma)
+        better = e_val <= best  # later = smaller lambda wins ties; NaN never wins
+        best = jnp.where(better, e_val, best)
+        best_i = jnp.where(better, i, best_i)
+        best_k = jnp.where(better, k, best_k)
+        out = (e_val, e_cnt, sweeps, _to_first(wi) if keep_path else jnp.zeros((0,), dtype))
+        return (w, wi, best, best_i, best_k), out
+
+    init = (w, wi, jnp.full(batch, jnp.inf, dtype), jnp.full(batch, -1, jnp.int32), zeros)
+    (_, _, _, best_i, best_k), (ebic, e, sweeps, path) = lax.scan(
+        step, init, (lambdas, jnp.arange(nlam, dtype=jnp.int32)))
+    if keep_path:
+        path = jnp.moveaxis(path, 0, 1)
+    return (ebic.T, e.T, best_i, _to_first(best_k), sweeps.T, path)
 
 
 @jax.jit
@@ -321,11 +350,7 @@ def wi_to_network(wi):
     ``cov2cor`` as R computes it: ``Is = sqrt(1 / diag)``, ``(Is_i * wi_ij) * Is_j``.
     (B, p, p) -> (B, p, p) symmetric with zero diagonal.
     """
-    def one(k):
-        d = jnp.sqrt(1.0 / jnp.diagonal(k))
-        r = -((d[:, None] * k) * d[None, :])
-        up = jnp.triu(r, 1)
-        return up + up.T
-
-    return jax.vmap(one)(wi)
-
+    d = jnp.sqrt(1.0 / jnp.diagonal(wi, axis1=1, axis2=2))
+    r = -((d[:, :, None] * wi) * d[:, None, :])
+    up = jnp.triu(r, 1)
+    return up + jnp.swapaxes(up, 1, 2)
