@@ -139,7 +139,7 @@ def test_zero_cell_tetrachoric_with_and_without_correction():
     assert raw.corr.iloc[0, 1] == 1.0  # ML on the boundary, as polycor (0.9999 = maxcor)
     fixed = polychoric(df, correct=0.5)
     assert fixed.converged.to_numpy().all() and 0 < fixed.corr.iloc[0, 1] < 0.9
-    assert fixed.options["correct"] == 0.5
+    assert fixed.settings["correct"] == 0.5
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def test_survey_input_weights_and_empty_categories():
     scaled = polychoric(df, weights=w * 7.5, se=True)
     np.testing.assert_allclose(scaled.corr, ref.corr, atol=1e-12)
     np.testing.assert_allclose(scaled.se, ref.se, rtol=1e-9)
-    assert ref.options["weighted"] and (ref.n_eff.to_numpy() < ref.n.to_numpy()).all()
+    assert ref.settings["weighted"] and (ref.n_eff.to_numpy() < ref.n.to_numpy()).all()
     # weight column by name
     named = polychoric(df.assign(wt=w), weights="wt")
     np.testing.assert_allclose(named.corr, ref.corr, atol=1e-12)
@@ -298,7 +298,7 @@ def test_float32_option_is_close():
     x = latent_data(1000, np.eye(3) * 0.5 + 0.5, [[-1, 0, 1]] * 3, seed=8)
     r64 = polychoric(x).corr.to_numpy()
     r32 = polychoric(x, dtype="float32")
-    assert r32.options["dtype"] == "float32"
+    assert r32.settings["dtype"] == "float32"
     np.testing.assert_allclose(r32.corr.to_numpy(), r64, atol=1e-4)  # float32 Newton tol 1e-6
 
 
@@ -321,6 +321,11 @@ def test_pd_repair_on_an_inconsistent_pairwise_matrix():
     assert np.linalg.eigvalsh(fixed.corr.to_numpy()).min() > 0
     np.testing.assert_array_equal(np.diag(fixed.corr), 1.0)
     np.testing.assert_allclose(fixed.corr, pcmod._nearest_correlation(raw.corr.to_numpy()))
+    assert any("nearest correlation matrix" in n for n in fixed.notes)
+    assert not any("nearest correlation matrix" in n for n in raw.notes)
+    with pytest.warns(DeprecationWarning, match=r"PolychoricResult.options is deprecated, "
+                                                r"use .settings"):
+        assert fixed.options == fixed.settings
 
 
 def test_errors_name_the_problem():

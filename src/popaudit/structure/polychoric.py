@@ -21,8 +21,8 @@ import pandas as pd
 from scipy.special import ndtri
 
 from popaudit import _jaxcache
+from popaudit._inference import renamed_attribute, with_x64
 from popaudit._inference import warn as _warn
-from popaudit._inference import with_x64
 from popaudit._kernels import polychoric as _k
 from popaudit.data.survey import Survey
 
@@ -64,13 +64,16 @@ class PolychoricResult:
         Whether the *estimated* matrix was positive definite.
     pd_repaired : bool
         Whether ``corr`` was replaced by its nearest correlation matrix.
-    options : dict
+    settings : dict
         The options used (missing, correct, thresholds, pd_repair, dtype,
-        min_pairs, on_insufficient, weighted).
+        min_pairs, on_insufficient, weighted); ``options`` before 0.2 (deprecated).
     item_names : tuple of str
     empty_categories : dict
         Item name -> codes of categories with no (positively weighted) answer.
         Such a category has probability 0, which is the same as dropping it.
+    notes : tuple of str
+        What the warnings said: pairs set to NaN or at the boundary, the PD repair,
+        empty categories.
     """
 
     corr: pd.DataFrame
@@ -81,9 +84,12 @@ class PolychoricResult:
     converged: pd.DataFrame
     is_pd: bool
     pd_repaired: bool
-    options: dict
+    settings: dict
     item_names: tuple
     empty_categories: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    options = renamed_attribute("settings")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per item pair (upper triangle): item1, item2, rho, se, n, converged.
@@ -111,9 +117,9 @@ class PolychoricResult:
         iu = np.triu_indices(p, 1)
         r = self.corr.to_numpy()[iu]
         nc = int((~self.converged.to_numpy()[iu]).sum())
-        w = "weighted" if self.options.get("weighted") else "unweighted"
+        w = "weighted" if self.settings.get("weighted") else "unweighted"
         lines = [(f"PolychoricResult({p} items, {npairs} pairs, {w}, missing="
-                  f"{self.options.get('missing')!r})")]
+                  f"{self.settings.get('missing')!r})")]
         if npairs:
             lines.append(f"  pairwise n: {int(n_pairs.min())}..{int(n_pairs.max())}; "
                          f"rho: {np.nanmin(r):.3f}..{np.nanmax(r):.3f}")
@@ -121,7 +127,7 @@ class PolychoricResult:
                      + ("; repaired to nearest correlation matrix" if self.pd_repaired else ""))
         if self.empty_categories:
             lines.append(f"  empty categories: {self.empty_categories}")
-        opts = {k: v for k, v in self.options.items() if k not in ("missing", "weighted")}
+        opts = {k: v for k, v in self.settings.items() if k not in ("missing", "weighted")}
         lines.append(f"  options: {opts}")
         with pd.option_context("display.width", 100, "display.max_columns", 8,
                                "display.max_rows", 8, "display.precision", 3):
@@ -690,6 +696,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
 
     npair = npos_mat[iu, ju]
     insufficient = (npair < min_pairs) | (status == _k.DEGENERATE)
+    notes = []
     if insufficient.any():
         if on_insufficient == "raise":
             raise ValueError(
@@ -698,11 +705,15 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
                 f"{min_pairs} joint answers or use a single category of an item among their "
                 "joint answers; drop an item, lower min_pairs, or pass on_insufficient='nan'")
         rho = np.where(insufficient, np.nan, rho)
+        notes.append(f"{int(insufficient.sum())} item pair(s) not estimable (fewer than "
+                     f"min_pairs={min_pairs} joint answers or a single category), set to NaN: "
+                     f"{_pair_names(names, iu, ju, insufficient)}")
     flagged = ~insufficient & (status != _k.OK)
     if flagged.any():
-        _warn(
+        notes.append(
             f"{int(flagged.sum())} pair(s) with the maximum on the boundary |rho| = 1 or not "
             f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}")
+        _warn(notes[-1])
 
     R = np.eye(p)
     R[iu, ju] = rho
@@ -736,12 +747,16 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
             raise ValueError("cannot repair a correlation matrix with missing (NaN) entries")
         R = _nearest_correlation(R)
         repaired = True
+        notes.append("the estimated matrix was not positive definite: corr is its nearest "
+                     "correlation matrix (pd_repair='nearest')")
 
     thr = {names[j]: tau[j, :n_cat[j] - 1].copy() for j in range(p)}
     idx = list(names)
-    options = {"missing": missing, "correct": correct, "thresholds": thresholds,
-               "pd_repair": pd_repair, "dtype": dtype, "min_pairs": min_pairs,
-               "on_insufficient": on_insufficient, "weighted": w is not None}
+    settings = {"missing": missing, "correct": correct, "thresholds": thresholds,
+                "pd_repair": pd_repair, "dtype": dtype, "min_pairs": min_pairs,
+                "on_insufficient": on_insufficient, "weighted": w is not None}
+    if empty:
+        notes.append(f"categories with no answer (probability 0, as if dropped): {empty}")
     return PolychoricResult(
         corr=pd.DataFrame(R, index=idx, columns=idx),
         thresholds=thr,
@@ -751,9 +766,10 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
         converged=pd.DataFrame(conv, index=idx, columns=idx),
         is_pd=is_pd,
         pd_repaired=repaired,
-        options=options,
+        settings=settings,
         item_names=tuple(names),
         empty_categories=empty,
+        notes=tuple(notes),
     )
 
 
