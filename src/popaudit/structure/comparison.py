@@ -481,41 +481,105 @@ class _Draws:
     perm_sim: np.ndarray | None = None
 
 
+def _sign_mask(kind: str, g: np.ndarray, draws: _Draws, n_pair, opts: dict,
+               notes: list[str]) -> np.ndarray | None:
+    """Which gold pairs are "clearly non-zero" for sign agreement (fixed from observed gold)."""
+    alpha = 1.0 - opts["ci"]
+    sign_mask = None
+    gx = _upper(g)
+    if kind == "cramers_v":
+        return None
+    thr = opts["sign_threshold"]
+    if isinstance(thr, str):
+        if draws.boot_gold is not None:
+            lo, hi = np.nanquantile(_upper(draws.boot_gold), [alpha / 2, 1 - alpha / 2], axis=0)
+            sign_mask = (lo > 0) | (hi < 0)
+        elif n_pair is not None:
+            ng = _upper(np.broadcast_to(n_pair[0], g.shape))
+            half = stats.norm.ppf(1 - alpha / 2) / np.sqrt(np.maximum(ng - 3.0, 1.0))
+            sign_mask = np.abs(np.arctanh(np.clip(gx, -1 + 1e-15, 1 - 1e-15))) > half
+        else:
+            notes.append(f"{kind}: sign agreement with sign_threshold='ci' needs sample "
+                         "sizes or resampling; not computed")
+    else:
+        sign_mask = np.abs(gx) > float(thr)
+    if sign_mask is not None and not sign_mask.any():
+        notes.append(f"{kind}: no gold pair is clearly non-zero (sign_threshold="
+                     f"{thr!r}); sign agreement not computed")
+        sign_mask = None
+    return sign_mask
+
+
+def _statistic_rows(level: str, kind: str, p: int, obs: dict, boot: dict, floor: dict,
+                    null: dict, ceiling: dict, perm: dict, opts: dict) -> list[dict]:
+    """One row per matrix statistic: value, bootstrap CI, floor, null, ceiling, test p."""
+    ci_level = opts["ci"]
+    rows = []
+    for name in [k for k in _STAT_ORDER if k in obs]:
+        direction = _DIRECTIONS[name]
+        row = {"level": level, "matrix": kind, "statistic": name, "direction": direction,
+               "value": obs[name], "ci_method": None, "df": np.nan, "pvalue": np.nan,
+               "p_method": None, "note": None}
+        if name in boot and name not in ("jennrich", "steiger"):  # test statistics: no CI
+            row.update(_bootstrap_interval(name, obs[name], boot[name], ci_level,
+                                           opts["ci_method"], p))
+        row.update(_floor_summary(obs[name], floor.get(name), direction, opts["floor_level"]))
+        row.update(_reference_summary(obs[name], null.get(name), direction, "null", ci_level))
+        row.update(_reference_summary(obs[name], ceiling.get(name), direction, "ceiling",
+                                      ci_level))
+        if name in ("jennrich", "steiger"):
+            row["df"] = p * (p - 1) / 2
+            row.update(_test_pvalue(name, obs[name], row["df"], opts["test_pvalue"],
+                                    floor.get(name) if opts.get("floor_independent") else None,
+                                    perm.get(name)))
+            if name == "jennrich":
+                row["note"] = "; ".join(x for x in (f"form={opts['jennrich_form']}",
+                                                    row["note"]) if x)
+        rows.append(row)
+
+    return rows
+
+
+def _test_rows(level: str, kind: str, g: np.ndarray, s: np.ndarray, pairs: pd.DataFrame,
+               opts: dict) -> list[dict]:
+    """The Mantel test of association and the per-pair tests' summary rows."""
+    rows = []
+    p = g.shape[0]
+    # Mantel test of association
+    mantel = None
+    if p >= 3 and opts["n_perm"] > 0:
+        mantel = mantel_test(g, s, n_perm=opts["n_perm"], method=opts["mantel_method"],
+                             seed=opts["rng_mantel"])
+        rows.append({"level": level, "matrix": kind, "statistic": "mantel",
+                     "direction": SIMILARITY, "value": mantel.statistic, "pvalue": mantel.pvalue,
+                     "p_method": f"{mantel.method} ({int(mantel.n[0])}), {opts['mantel_method']}",
+                     "note": "H0: no association (a small p is good news)"
+                     + (f"; {mantel.note}" if mantel.note else "")})
+
+    if "pvalue" in pairs.columns and pairs["pvalue"].notna().any():
+        a_ = opts["alpha"]
+        for col, nm in (("p_holm", "pair_tests_holm"), ("p_bh", "pair_tests_bh")):
+            rows.append({"level": level, "matrix": kind, "statistic": nm,
+                         "direction": DISTANCE,
+                         "value": float(np.sum(pairs[col] < a_)),
+                         "pvalue": float(np.nanmin(pairs[col])),
+                         "p_method": f"min adjusted p over pairs ({pairs['se_method'].iloc[0]})",
+                         "note": f"value = pairs with adjusted p < {a_:g}"})
+
+    return rows
+
+
 def _build_comparison(*, level: str, kind: str, names, g: np.ndarray, s: np.ndarray,
                       draws: _Draws, correlation: bool, opts: dict, n_pair: tuple | None,
                       notes: list[str]) -> MatrixComparison:
     p = g.shape[0]
     names = list(names)
-    ci_level = opts["ci"]
-    alpha = 1.0 - ci_level
     tests = None
     if correlation and opts.get("n_tests") is not None and kind != "ecological":
         n1, n2 = opts["n_tests"]
         tests = (n1, n2, opts["jennrich_form"])
 
-    # which gold pairs are "clearly non-zero" for sign agreement (fixed from observed gold)
-    sign_mask = None
-    gx = _upper(g)
-    if kind != "cramers_v":
-        thr = opts["sign_threshold"]
-        if isinstance(thr, str):
-            if draws.boot_gold is not None:
-                lo, hi = np.nanquantile(_upper(draws.boot_gold), [alpha / 2, 1 - alpha / 2],
-                                        axis=0)
-                sign_mask = (lo > 0) | (hi < 0)
-            elif n_pair is not None:
-                ng = _upper(np.broadcast_to(n_pair[0], g.shape))
-                half = stats.norm.ppf(1 - alpha / 2) / np.sqrt(np.maximum(ng - 3.0, 1.0))
-                sign_mask = np.abs(np.arctanh(np.clip(gx, -1 + 1e-15, 1 - 1e-15))) > half
-            else:
-                notes.append(f"{kind}: sign agreement with sign_threshold='ci' needs sample "
-                             "sizes or resampling; not computed")
-        else:
-            sign_mask = np.abs(gx) > float(thr)
-        if sign_mask is not None and not sign_mask.any():
-            notes.append(f"{kind}: no gold pair is clearly non-zero (sign_threshold="
-                         f"{thr!r}); sign agreement not computed")
-            sign_mask = None
+    sign_mask = _sign_mask(kind, g, draws, n_pair, opts, notes)
 
     def stat_fn(a, b):
         return _matrix_statistics(a, b, sign_mask=sign_mask, correlation=correlation,
@@ -546,53 +610,11 @@ def _build_comparison(*, level: str, kind: str, names, g: np.ndarray, s: np.ndar
                 notes.append(f"{kind}: {bad} {name} draw(s) gave an undefined statistic "
                              "(a constant column); summaries use the finite draws")
 
-    rows = []
-    for name in [k for k in _STAT_ORDER if k in obs]:
-        direction = _DIRECTIONS[name]
-        row = {"level": level, "matrix": kind, "statistic": name, "direction": direction,
-               "value": obs[name], "ci_method": None, "df": np.nan, "pvalue": np.nan,
-               "p_method": None, "note": None}
-        if name in boot and name not in ("jennrich", "steiger"):  # test statistics: no CI
-            row.update(_bootstrap_interval(name, obs[name], boot[name], ci_level,
-                                           opts["ci_method"], p))
-        row.update(_floor_summary(obs[name], floor.get(name), direction, opts["floor_level"]))
-        row.update(_reference_summary(obs[name], null.get(name), direction, "null", ci_level))
-        row.update(_reference_summary(obs[name], ceiling.get(name), direction, "ceiling",
-                                      ci_level))
-        if name in ("jennrich", "steiger"):
-            row["df"] = p * (p - 1) / 2
-            row.update(_test_pvalue(name, obs[name], row["df"], opts["test_pvalue"],
-                                    floor.get(name) if opts.get("floor_independent") else None,
-                                    perm.get(name)))
-            if name == "jennrich":
-                row["note"] = "; ".join(x for x in (f"form={opts['jennrich_form']}",
-                                                    row["note"]) if x)
-        rows.append(row)
-
-    # Mantel test of association
-    mantel = None
-    if p >= 3 and opts["n_perm"] > 0:
-        mantel = mantel_test(g, s, n_perm=opts["n_perm"], method=opts["mantel_method"],
-                             seed=opts["rng_mantel"])
-        rows.append({"level": level, "matrix": kind, "statistic": "mantel",
-                     "direction": SIMILARITY, "value": mantel.statistic, "pvalue": mantel.pvalue,
-                     "p_method": f"{mantel.method} ({int(mantel.n[0])}), {opts['mantel_method']}",
-                     "note": "H0: no association (a small p is good news)"
-                     + (f"; {mantel.note}" if mantel.note else "")})
-
-    # per-pair table and tests
+    rows = _statistic_rows(level, kind, p, obs, boot, floor, null, ceiling, perm, opts)
     pairs = _pairs_table(level, kind, names, g, s, boot_gold=draws.boot_gold,
                          boot_sim=draws.boot_sim, floor=(draws, g), n_pair=n_pair,
                          opts=opts, notes=notes)
-    if "pvalue" in pairs.columns and pairs["pvalue"].notna().any():
-        a_ = opts["alpha"]
-        for col, nm in (("p_holm", "pair_tests_holm"), ("p_bh", "pair_tests_bh")):
-            rows.append({"level": level, "matrix": kind, "statistic": nm,
-                         "direction": DISTANCE,
-                         "value": float(np.sum(pairs[col] < a_)),
-                         "pvalue": float(np.nanmin(pairs[col])),
-                         "p_method": f"min adjusted p over pairs ({pairs['se_method'].iloc[0]})",
-                         "note": f"value = pairs with adjusted p < {a_:g}"})
+    rows += _test_rows(level, kind, g, s, pairs, opts)
 
     table = pd.DataFrame(rows)
     for c in _COLUMNS:
