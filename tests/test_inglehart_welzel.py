@@ -237,7 +237,7 @@ def test_scores_are_unit_variance_uncorrelated_on_complete_unweighted_data():
 def test_gold_mean_position_is_the_rescaling_intercept(gold):
     # standardised by gold's weighted means; missing at the mean adds nothing: when every
     # respondent is scored the weighted mean score is 0 and the position the intercepts
-    m = IW.fit_map(gold, min_items=1)
+    m = IW.fit_map(gold, missing="meansub", min_items=1)
     mean = m.score(gold).mean()
     np.testing.assert_allclose(mean[["tradrat", "survself"]], 0.0, atol=1e-12)
     np.testing.assert_allclose(mean[["trad_agg", "surv_self_agg"]], [-0.10, 0.038], atol=1e-12)
@@ -253,16 +253,18 @@ def test_min_items_rule_and_missing_policies(model):
     # row 1: 6 indicators left (God, abortion, pride, happiness missing); row 2: 5 left
     rows.loc[1, ["Q164", "Q184", "Q254", "Q46"]] = -1
     rows.loc[2, ["Q164", "Q184", "Q254", "Q46", "Q57"]] = -2
-    sc = model.score(rows).frame
+    # the official default: complete cases only (the syntax's saved scores)
+    assert model.missing == "complete"
+    assert model.score(rows).frame["scored"].tolist() == [True, False, False]
+    meansub = IW.fit_map(pa.datasets.wvs_like(n=5000, seed=0), missing="meansub")
+    sc = meansub.score(rows).frame
     assert sc["n_items"].tolist() == [10, 6, 5]
     assert sc["scored"].tolist() == [True, True, False]
     assert sc.loc[2, ["tradrat", "survself"]].isna().all()
     # meansub: a missing indicator counts at gold's mean, i.e. z = 0
-    z = (IW.indicators(rows).loc[1] - model.means) / model.sds
+    z = (IW.indicators(rows).loc[1] - meansub.means) / meansub.sds
     np.testing.assert_allclose(sc.loc[1, ["tradrat", "survself"]],
-                               z.fillna(0.0).to_numpy() @ model.score_weights.to_numpy())
-    complete = IW.fit_map(pa.datasets.wvs_like(n=5000, seed=0), missing="complete")
-    assert complete.score(rows).frame["scored"].tolist() == [True, False, False]
+                               z.fillna(0.0).to_numpy() @ meansub.score_weights.to_numpy())
 
 
 def test_projection_never_refits(gold, model):
@@ -321,10 +323,11 @@ def test_cultural_map_carries_what_a_figure_needs(gold):
         assert col in cm.positions.table
     assert list(cm.gold_loadings.columns) == list(IW.DIMENSIONS)
     assert set(cm.simulated_loadings) == {"persona"}
-    assert "CulturalMap(official)" in repr(cm)
+    assert "CulturalMap(official, individual level)" in repr(cm)
     assert {"population", "dimension", "mean", "ci_low", "ci_high"} <= set(cm.to_frame())
     assert cm.settings["seed"] == 0 and cm.settings["n_boot"] == 200
-    assert cm.settings["variant"] == "official" and cm.notes == ()
+    assert cm.settings["variant"] == "official" and cm.settings["level"] == "individual"
+    assert len(cm.notes) == 1 and "published loadings (.91 ... .46) are nation-level" in cm.notes[0]
 
 
 def test_confidence_level_and_seed_vocabulary(gold, model):
@@ -373,3 +376,125 @@ def test_bad_arguments_are_named(gold):
         IW.positions(IW.fit_map(gold), gold, by="Q99", n_boot=10)
     with pytest.raises(KeyError, match="Q45"):
         IW.fit_map(gold.select([q for q in gold.item_names if q != "Q45"]))
+
+
+# -- issue 12: the official defaults, Y002 as shipped, the nation-level solution -----------------
+
+def test_repeated_national_aim_is_mixed_as_the_shipped_y002():
+    # Q154 = Q155 = 2 (or 1, 3, 4): the shipped Y002 codes it 2; only two *different* aims of
+    # one kind are pure
+    y = IW.postmaterialist_index([2, 1, 3, 4, 1, 2], [2, 1, 3, 4, 3, 4])
+    assert y.tolist() == [2.0, 2.0, 2.0, 2.0, 1.0, 3.0]
+
+
+def _pooled_frame(n=3000, seed=0):
+    """Two 'countries' of the synthetic WVS-7 layout, S018 unlike W_WEIGHT."""
+    f = pa.datasets.wvs_like_frame(n=n, seed=seed)
+    half = np.arange(n) >= n // 2
+    f.loc[half, "B_COUNTRY_ALPHA"] = "MYS"
+    f.loc[half, "B_COUNTRY"] = 458
+    f["S018"] = np.where(half, 2.0, 0.5) * f["W_WEIGHT"] ** 2
+    return f
+
+
+def test_official_map_weights_by_w_weight_even_when_the_survey_is_weighted_by_s018():
+    pooled = pa.wvs_survey(_pooled_frame())
+    assert pooled.weight_name == "S018" and "W_WEIGHT" in pooled.demographics.columns
+    m = IW.fit_map(pooled)
+    assert m.weight_name == "W_WEIGHT" and m.settings["weight"] == "within_country"
+    by_column = IW.fit_map(pooled, weight="W_WEIGHT")
+    np.testing.assert_allclose(m.loadings, by_column.loadings, atol=1e-14)
+    s018 = IW.fit_map(pooled, weight="survey")
+    assert s018.weight_name == "S018"
+    assert np.abs(s018.loadings.to_numpy() - m.loadings.to_numpy()).max() > 1e-4
+    # a survey carrying only S018: the official map falls back with a warning and a note
+    only = pooled.select(pooled.item_names)
+    only = pa.Survey(only.to_frame().drop(columns=["W_WEIGHT"], errors="ignore"),
+                     pooled.items, weights="S018")
+    with pytest.warns(UserWarning, match=r"within-country weight \(W_WEIGHT / S017\), which "
+                                         r"this survey lacks; its S018 weights are used"):
+        fb = IW.fit_map(only)
+    assert fb.weight_name == "S018" and any("S018" in n for n in fb.notes)
+
+
+def test_official_map_scores_complete_cases_only():
+    gold = pa.datasets.wvs_like(n=3000, seed=2, missing_rate=0.05)
+    complete = IW.indicators(gold).notna().all(axis=1)
+    official = IW.fit_map(gold)
+    sc = official.score(gold).frame
+    assert official.missing == "complete"
+    assert sc["scored"].sum() == complete.sum() < len(sc)
+    meansub = IW.fit_map(gold, missing="meansub")          # the common practical rule, named
+    assert meansub.score(gold).frame["scored"].sum() > complete.sum()
+    # correlations are pairwise either way (the syntax): the loadings do not change
+    np.testing.assert_allclose(official.loadings, meansub.loadings, atol=1e-14)
+
+
+def _nations(n_countries=40, per_country=150, seed=0):
+    """Respondents of many countries whose *country means* follow the two-dimensional map,
+    with large individual noise: raw codes of the ten indicators (Y002/Y003 shipped)."""
+    rng = np.random.default_rng(seed)
+    pos = rng.normal(size=(n_countries, 2))                  # tradrat, survself per country
+    cid = np.repeat(np.arange(n_countries), per_country)
+    n = len(cid)
+    latent = pos[cid] + rng.normal(scale=1.5, size=(n, 2))
+    cols = {}
+    for q in IW.INDICATORS:
+        ind = IW._BY_NAME[q]
+        codes = np.asarray(ind.codes)
+        d = IW.DIMENSIONS.index(ind.dimension)
+        z = ind.sign * latent[:, d] + rng.normal(scale=1.0, size=n)
+        # equal-probability cut of z onto the item's codes
+        edges = np.quantile(z, np.linspace(0, 1, len(codes) + 1)[1:-1])
+        cols[q] = codes[np.searchsorted(edges, z)]
+    df = pd.DataFrame(cols)
+    df["country"] = [f"C{c:02d}" for c in cid]
+    return df
+
+
+def test_nation_level_solution_uses_country_means_and_reads_against_published():
+    df = _nations()
+    nation = IW.fit_map(df, level="nation", indices="precomputed")
+    assert nation.level == "nation" and nation.n_obs == 40
+    assert nation.settings["country"] == "country" and len(nation.settings["countries"]) == 40
+    assert nation.constants == {"tradrat": (1.0, 0.0), "survself": (1.0, 0.0)}
+    # the country means carry the map: strong loadings, every item on its dimension
+    check = IW.structure_check(nation, indices="precomputed")
+    assert check.level == "nation" and "country means as units" in repr(check)
+    gold_rows = check.items[check.items["population"] == "gold"]
+    assert gold_rows["on_dimension"].all()
+    cong = check.congruence.set_index(["population", "dimension"])
+    assert cong.loc[("gold", "overall"), "vs_published"] > 0.95
+    # individual level on the same respondents: far weaker loadings; published not compared
+    indiv = IW.fit_map(df, indices="precomputed")
+    assert (np.abs(indiv.loadings).max(axis=1) < np.abs(nation.loadings).max(axis=1)).all()
+    ic = IW.structure_check(indiv, indices="precomputed")
+    assert ic.level == "individual" and ic.congruence["vs_published"].isna().all()
+    assert "published loadings (.91 ... .46) are nation-level" in ic.notes[0]
+    assert "respondents as units" in repr(ic)
+    # like with like: a population is fitted at the gold model's level
+    sim = _nations(seed=1)
+    both = IW.structure_check(nation, {"sim": sim}, indices="precomputed")
+    assert set(both.congruence["population"]) == {"gold", "sim"}
+    with pytest.raises(ValueError, match="at least 3 countries"):
+        IW.structure_check(nation, {"one": sim[sim["country"] == "C00"]},
+                           indices="precomputed")
+    # a population's mean score is the nation-level score of its mean answers
+    c00 = df[df["country"] == "C00"]
+    mean_score = nation.score(c00, indices="precomputed").mean()[["tradrat", "survself"]]
+    z = (c00[list(IW.INDICATORS)].mean() - nation.means) / nation.sds
+    np.testing.assert_allclose(mean_score, z.to_numpy() @ nation.score_weights.to_numpy(),
+                               atol=1e-12)
+
+
+def test_nation_level_needs_countries_and_the_official_variant():
+    gold = pa.datasets.wvs_like(n=500, seed=0)
+    with pytest.raises(ValueError, match="at least 3 countries in column 'B_COUNTRY_ALPHA'"):
+        IW.fit_map(gold, level="nation")
+    with pytest.raises(ValueError, match="variant='official'"):
+        IW.fit_map(gold, level="nation", variant="polychoric")
+    with pytest.raises(ValueError, match="level must be one of"):
+        IW.fit_map(gold, level="societal")
+    few = _nations(n_countries=8, per_country=60)
+    m = IW.fit_map(few, level="nation", indices="precomputed")
+    assert any("from 8 countries" in n for n in m.notes)

@@ -66,6 +66,7 @@ __all__ = [
     "RELIGION_GROUPINGS",
     "SEX_LABELS",
     "WVS_AGE_BANDS",
+    "WVS_REFUSAL_CODES",
     "age_band_labels",
     "derive_demographics",
     "read_wvs",
@@ -106,7 +107,11 @@ DEMOGRAPHIC_COLUMNS: tuple[str, ...] = ("sex", "age_group", "education", "religi
 #: Raw WVS-7 demographic and administrative columns kept beside the derived ones.
 RAW_DEMOGRAPHICS: tuple[str, ...] = ("Q260", "Q261", "Q262", "X003R", "Q275", "Q275R", "Q289",
                                      "Q290", "B_COUNTRY", "B_COUNTRY_ALPHA")
-_WEIGHTS = ("W_WEIGHT", "S018")
+_WEIGHTS = ("W_WEIGHT", "S018", "S017")
+#: WVS missing codes read as refusals by default (:meth:`popaudit.Survey.refusal_rate`): -2 "no
+#: answer"; -1 "don't know" is a non-answer too (pass ``refusal_codes=(-1, -2)`` to count it),
+#: -3 .. -5 are blanks (not applicable, not asked, missing).
+WVS_REFUSAL_CODES: tuple[int, ...] = (-2,)
 _COUNTRY_COLS = ("B_COUNTRY", "B_COUNTRY_ALPHA")
 
 
@@ -455,10 +460,12 @@ def wvs_survey(frame: pd.DataFrame, *, country=None, items=None, weight="auto",
                derived_items: bool = False, age_bands: Sequence[int] = WVS_AGE_BANDS,
                education: Mapping | None = None, religion="denomination", ethnicity="auto",
                keep_raw: bool = True, value_labels: Mapping | None = None,
+               refusal_codes: Sequence[int] = WVS_REFUSAL_CODES,
                name: str | None = None) -> Survey:
     """A :class:`~popaudit.Survey` from a DataFrame in the official WVS-7 layout.
 
-    Parameters are those of :func:`read_wvs` (without the file arguments);
+    Parameters are those of :func:`read_wvs` (without the file arguments; the
+    survey's weights and the weight columns kept beside them as there);
     ``value_labels`` are ``{column: {code: label}}`` used to label items
     outside the shipped codebook.
 
@@ -501,9 +508,16 @@ def wvs_survey(frame: pd.DataFrame, *, country=None, items=None, weight="auto",
             data[c] = v.astype("Int64") if _whole(v) else v.astype(float)
     if wcol is not None:
         data[wcol] = pd.to_numeric(frame[wcol], errors="coerce").to_numpy(float)
+    # the other weights stay beside the chosen one (the cultural map's official variant
+    # weights by W_WEIGHT even when a pooled file is weighted by S018)
+    other_w = [c for c in _WEIGHTS if keep_raw and c in frame.columns and c != wcol
+               and c not in item_names]
+    for c in other_w:
+        data[c] = pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
     if name is None:
         name = f"WVS-7 {countries[0]}" if len(countries) == 1 else "WVS-7 pooled"
-    return Survey(data, resolved, demographics=list(demo.columns) + raw, weights=wcol, name=name)
+    return Survey(data, resolved, demographics=list(demo.columns) + raw + other_w,
+                  weights=wcol, refusal_codes=refusal_codes, name=name)
 
 
 def _whole(v: pd.Series) -> bool:
@@ -534,6 +548,7 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
              format: str | None = None, derived_items: bool = False,
              age_bands: Sequence[int] = WVS_AGE_BANDS, education: Mapping | None = None,
              religion="denomination", ethnicity="auto", keep_raw: bool = True,
+             refusal_codes: Sequence[int] = WVS_REFUSAL_CODES,
              name: str | None = None) -> Survey:
     """Read an official WVS-7 file (cross-national or country file) into a Survey.
 
@@ -551,8 +566,13 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
         in the file. Codebook items get the codebook metadata; others their
         scale from the file's value labels and observed codes.
     weight : "auto", str or None
-        ``"auto"``: W_WEIGHT for one country, S018 (equilibrated) when
-        several countries are pooled; or a column name; or None (unweighted).
+        The survey's weights. ``"auto"``: W_WEIGHT (within-country) for one
+        country, S018 (equilibrated: every country counts alike) when several
+        countries are pooled; or a column name; or None (unweighted). The other
+        weight columns of the file (W_WEIGHT, S018, S017) are kept as
+        demographics (with ``keep_raw``): the cultural map's official variant
+        weights by W_WEIGHT whatever the survey's weights are
+        (:func:`popaudit.maps.inglehart_welzel.fit_map`, docs/factors.md).
     format : str, optional
         Overrides the format implied by the suffix.
     derived_items : bool
@@ -562,7 +582,11 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
     keep_raw : bool
         Keep the raw demographic columns (Q260, Q262, X003R, Q275, Q275R,
         Q289, Q290, B_COUNTRY, B_COUNTRY_ALPHA) as demographics too, with
-        missing codes mapped to NA.
+        missing codes mapped to NA, and the weight columns not used as weights.
+    refusal_codes : sequence of int
+        Missing codes read as refusals (default -2 "no answer"; -1 "don't
+        know" is another non-answer, -3 .. -5 are blanks): the weighted refusal
+        rate per subgroup is :meth:`popaudit.Survey.refusal_rate`.
     name : str, optional
         Survey name (default ``"WVS-7 <country>"``).
 
@@ -633,4 +657,4 @@ def read_wvs(path: str | os.PathLike, *, country=None, items=None, weight="auto"
     return wvs_survey(data, country=country, items=items, weight=weight,
                       derived_items=derived_items, age_bands=age_bands, education=education,
                       religion=religion, ethnicity=ethnicity, keep_raw=keep_raw,
-                      value_labels=labels, name=name)
+                      value_labels=labels, refusal_codes=refusal_codes, name=name)

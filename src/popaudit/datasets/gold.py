@@ -366,8 +366,10 @@ def _apply_missing(rng, codes: dict, demo: pd.DataFrame, missing_rate: float) ->
 
 
 def _y002(q154: np.ndarray, q155: np.ndarray) -> np.ndarray:
-    mat = np.isin(q154, (1, 3)) & np.isin(q155, (1, 3))
-    post = np.isin(q154, (2, 4)) & np.isin(q155, (2, 4))
+    # a repeated aim (Q154 = Q155) is mixed, as in the Y002 the WVS ships
+    two = q154 != q155
+    mat = two & np.isin(q154, (1, 3)) & np.isin(q155, (1, 3))
+    post = two & np.isin(q154, (2, 4)) & np.isin(q155, (2, 4))
     out = np.where(mat, 1, np.where(post, 3, 2))
     valid = (q154 >= 1) & (q154 <= 4) & (q155 >= 1) & (q155 <= 4)
     return np.where(valid, out, -5)

@@ -25,15 +25,20 @@ from factor_analyzer import Rotator
 from scipy import linalg
 
 from popaudit._inference import renamed_arguments, renamed_attribute, resolve_seed
+from popaudit._inference import warn as _warn
 from popaudit._kernels.resample import bootstrap_counts, chunk_slices
 from popaudit.data.survey import Item, Survey, as_populations
 from popaudit.structure.factors import congruence, efa
 
 __all__ = [
     "CONSTANTS",
+    "COUNTRY_COLUMNS",
     "DIMENSIONS",
     "INDICATORS",
+    "LEVELS",
+    "PUBLISHED_LOADINGS",
     "SOURCE_ITEMS",
+    "WITHIN_COUNTRY_WEIGHTS",
     "CulturalMap",
     "IWIndicator",
     "IWModel",
@@ -47,6 +52,7 @@ __all__ = [
     "indicators",
     "positions",
     "postmaterialist_index",
+    "published_pattern",
     "structure_check",
     "weighted_pairwise_corr",
 ]
@@ -106,7 +112,8 @@ _INDICATORS: tuple[IWIndicator, ...] = (
                 (1, 2, 3),
                 "national aims, first (Q154) and second (Q155) choice, options 1 order, "
                 "2 more say, 3 prices, 4 free speech: {1, 3} -> 1 materialist, {2, 4} -> 3 "
-                "post-materialist, any other pair -> 2 mixed; missing if either is missing",
+                "post-materialist, any other pair -> 2 mixed (a repeated aim too, as the "
+                "shipped Y002); missing if either is missing",
                 "self-expression (post-materialist)", 1, f"{_QUESTIONNAIRE}; {_METHODS}"),
     IWIndicator("Q46", "Feeling of happiness", "survself", ("Q46",), (1, 2, 3, 4),
                 "none (1 very happy ... 4 not at all happy)", "survival (less happy)", -1,
@@ -125,6 +132,48 @@ _BY_NAME = {ind.name: ind for ind in _INDICATORS}
 
 #: The ten indicators in the order of the WVS syntax's variable list.
 INDICATORS: tuple[str, ...] = tuple(ind.name for ind in _INDICATORS)
+
+#: Published loadings of the ten indicators on their dimension (Inglehart & Welzel 2005;
+#: WVS Association), as magnitudes. They are *nation-level*: principal components of
+#: country means with countries as the units. An individual-level (pooled respondents)
+#: solution loads far more weakly and is not comparable with them.
+PUBLISHED_LOADINGS: dict[str, float] = {
+    "Q164": 0.91, "Y003": 0.88, "Q184": 0.82, "Q254": 0.81, "Q45": 0.73,
+    "Y002": 0.87, "Q46": 0.81, "Q182": 0.77, "Q209": 0.74, "Q57": 0.46}
+
+#: Levels of the map's solution: respondents as units (pooled), or countries (their means).
+LEVELS: tuple[str, str] = ("individual", "nation")
+#: Within-country weight columns, in order of preference (WVS-7; the time series' S017).
+WITHIN_COUNTRY_WEIGHTS: tuple[str, ...] = ("W_WEIGHT", "S017")
+#: Country columns looked for by the nation-level solution, in order of preference.
+COUNTRY_COLUMNS: tuple[str, ...] = ("country", "B_COUNTRY_ALPHA", "B_COUNTRY")
+#: Countries below which a nation-level solution gets a note (the published one rests on
+#: several dozen societies).
+_FEW_COUNTRIES = 30
+#: Rescaling constants of the nation-level solution: none (the 1.61 / 1.81 constants belong
+#: to the pooled individual-level fit).
+_NATION_CONSTANTS: dict[str, tuple[float, float]] = {"tradrat": (1.0, 0.0),
+                                                     "survself": (1.0, 0.0)}
+
+
+def published_pattern() -> pd.DataFrame:
+    """The published nation-level loadings as a pattern in popaudit's orientation: each
+    indicator's magnitude times its expected raw-coding sign on its dimension, 0 on the
+    other (published tables show primary loadings only).
+
+    Examples
+    --------
+    >>> import popaudit as pa
+    >>> pa.maps.inglehart_welzel.published_pattern().loc[["Q164", "Q182"]]
+          tradrat  survself
+    Q164    -0.91      0.00
+    Q182     0.00      0.77
+    """
+    t = np.zeros((len(INDICATORS), 2))
+    for i, q in enumerate(INDICATORS):
+        ind = _BY_NAME[q]
+        t[i, DIMENSIONS.index(ind.dimension)] = ind.sign * PUBLISHED_LOADINGS[q]
+    return pd.DataFrame(t, index=list(INDICATORS), columns=list(DIMENSIONS))
 #: The WVS-7 questions they are built from.
 SOURCE_ITEMS: tuple[str, ...] = ("Q164", "Q8", "Q14", "Q15", "Q17", "Q184", "Q254", "Q45",
                                  "Q154", "Q155", "Q46", "Q182", "Q209", "Q57")
@@ -198,20 +247,25 @@ def postmaterialist_index(q154, q155) -> np.ndarray:
 
     Q154 first and Q155 second choice among 1 maintaining order, 2 more say in
     government decisions, 3 fighting rising prices, 4 protecting freedom of
-    speech: both materialist aims {1, 3} -> 1 (materialist), both
+    speech: the two materialist aims {1, 3} -> 1 (materialist), the two
     post-materialist aims {2, 4} -> 3 (post-materialist), any other pair ->
-    2 (mixed); missing when either choice is.
+    2 (mixed), including a repeated aim (Q154 = Q155; the shipped Y002 codes it
+    2 on real WVS-7 records); missing when either choice is.
 
     Examples
     --------
     >>> import popaudit as pa
-    >>> pa.maps.inglehart_welzel.postmaterialist_index([1, 2, 1, 4, -1], [3, 4, 2, 2, 1])
-    array([ 1.,  3.,  2.,  3., nan])
+    >>> pa.maps.inglehart_welzel.postmaterialist_index([1, 2, 1, 4, 2, -1],
+    ...                                               [3, 4, 2, 2, 2, 1])
+    array([ 1.,  3.,  2.,  3.,  2., nan])
     """
     a = _clean(q154, "Q154", _SOURCE_CODES["Q154"])
     b = _clean(q155, "Q155", _SOURCE_CODES["Q155"])
-    mat = np.isin(a, (1, 3)) & np.isin(b, (1, 3))
-    post = np.isin(a, (2, 4)) & np.isin(b, (2, 4))
+    # pure only when two *different* aims of one kind are chosen: a repeated aim
+    # (Q154 = Q155) is mixed, as in the Y002 the WVS ships
+    two = a != b
+    mat = two & np.isin(a, (1, 3)) & np.isin(b, (1, 3))
+    post = two & np.isin(a, (2, 4)) & np.isin(b, (2, 4))
     out = np.where(mat, 1.0, np.where(post, 3.0, 2.0))
     return np.where(np.isnan(a) | np.isnan(b), np.nan, out)
 
@@ -445,13 +499,19 @@ class IWModel:
     missing : {"meansub", "complete"}
         How a scored respondent's missing indicators enter.
     n_obs : int
-        Gold respondents with at least one indicator.
+        Units of the solution: gold respondents with at least one indicator
+        (individual level) or countries (nation level).
     weighted : bool
     settings : dict
-        The options of :func:`fit_map` (``variant``, ``weighted`` as asked, ``min_items``,
-        ``missing``, ``indices``, ``efa_method``).
+        The options of :func:`fit_map` (``variant``, ``level``, ``weight`` as asked and
+        ``weight_name`` used, ``min_items``, ``missing``, ``indices``, ``efa_method``,
+        ``constants``; at nation level ``country`` and ``countries``).
     notes : tuple of str
-        E.g. weights asked for but absent.
+        E.g. weights asked for but absent, few countries.
+    level : {"individual", "nation"}
+        Respondents or country means as the units.
+    weight_name : str or None
+        The weight used (``"W_WEIGHT"`` for the official map of a WVS-7 file).
     """
 
     variant: str
@@ -472,6 +532,8 @@ class IWModel:
     weighted: bool
     settings: Mapping = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    level: str = "individual"
+    weight_name: str | None = None
 
     def score(self, population, *, indices: str = "compute", name: str | None = None
               ) -> IWScores:
@@ -494,7 +556,9 @@ class IWModel:
         the gold mean (``Z = 0``, SPSS's MEANSUB) when ``missing="meansub"``;
         with ``missing="complete"`` only respondents answering all ten are
         scored (SPSS's default for saved scores). Then
-        ``trad_agg = 1.61 tradrat - 0.10``, ``surv_self_agg = 1.81 survself + 0.038``.
+        ``trad_agg = 1.61 tradrat - 0.10``, ``surv_self_agg = 1.81 survself + 0.038``
+        (individual level; no rescaling at nation level). Respondents carry the
+        population's weight of the model's choice (``settings["weight"]``).
         """
         ind = indicators(population, indices=indices)
         x = ind[list(INDICATORS)].to_numpy()
@@ -511,7 +575,8 @@ class IWModel:
             frame[_AGG[d]] = a * frame[d] + b
         frame["n_items"] = n_items
         frame["scored"] = scored
-        w = population.weights if isinstance(population, Survey) else None
+        w, _, _ = _weights_of(population, self.settings.get("weight", "survey"),
+                              self.weighted)
         if name is None and isinstance(population, Survey):
             name = population.name
         return IWScores(frame=frame, weights=None if w is None else np.asarray(w), population=name,
@@ -529,8 +594,9 @@ class IWModel:
         return out
 
     def __repr__(self) -> str:
-        return (f"IWModel({self.variant}, n={self.n_obs}, "
-                f"{'weighted' if self.weighted else 'unweighted'}, min_items={self.min_items}, "
+        units = "countries" if self.level == "nation" else "respondents"
+        return (f"IWModel({self.variant}, {self.level} level, n={self.n_obs} {units}, "
+                f"{'weighted by ' + str(self.weight_name) if self.weighted else 'unweighted'}, "
                 f"missing={self.missing!r})\n" + self.loadings.round(3).to_string())
 
 
@@ -545,8 +611,101 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean, np.sqrt(ss / (sw - 1.0))
 
 
-_UNWEIGHTED_NOTE = ("weighted=True but gold has no weights (a DataFrame, or a Survey without "
-                    "weights): the map is unweighted")
+_UNWEIGHTED_NOTE = ("weights were asked for but gold has none (a DataFrame, or a Survey "
+                    "without weights): the map is unweighted")
+_WEIGHT_CHOICES = ("within_country", "survey")
+
+
+def _weights_of(data, weight, weighted: bool = True, *, gold: bool = False
+                ) -> tuple[np.ndarray | None, str | None, tuple[str, ...]]:
+    """(weights or None, the weight's name, notes) for the map's weight choice.
+
+    ``"within_country"``: W_WEIGHT / S017, as the survey's weights or as a demographic
+    column beside other weights (read_wvs keeps W_WEIGHT when it weights a pooled file by
+    S018); ``"survey"``: the survey's own weights; a column name; None: unweighted.
+    """
+    if weight is None or not weighted:
+        return None, None, ()
+    if not isinstance(data, Survey):
+        return None, None, (_UNWEIGHTED_NOTE,) if gold else ()
+    demo = data.demographics
+
+    def column(name):
+        vals = pd.to_numeric(demo[name], errors="coerce").to_numpy(dtype=float,
+                                                                    na_value=np.nan)
+        bad = ~np.isfinite(vals) | (vals < 0)
+        if bad.any():
+            raise ValueError(f"weight column {name!r} has {int(bad.sum())} missing or negative "
+                             f"value(s) (first at row {int(np.flatnonzero(bad)[0])})")
+        return vals
+
+    if weight == "survey":
+        if data.weights is None:
+            return None, None, (_UNWEIGHTED_NOTE,) if gold else ()
+        return np.asarray(data.weights, dtype=float), data.weight_name or "survey weights", ()
+    if weight == "within_country":
+        if data.weight_name in WITHIN_COUNTRY_WEIGHTS:
+            return np.asarray(data.weights, dtype=float), data.weight_name, ()
+        for c in WITHIN_COUNTRY_WEIGHTS:
+            if c in demo.columns:
+                return column(c), c, ()
+        if data.weights is None:
+            return None, None, (_UNWEIGHTED_NOTE,) if gold else ()
+        if data.weight_name != "S018":  # a weight of another name: taken as within-country
+            label = data.weight_name or "survey weights"
+            return (np.asarray(data.weights, dtype=float), label,
+                    (f"the survey's weights ({label}) are taken as the within-country "
+                     "weight",) if gold else ())
+        note = (f"the official map weights by the within-country weight (W_WEIGHT / S017), "
+                f"which this survey lacks; its {data.weight_name} weights are used instead "
+                "(read_wvs keeps W_WEIGHT beside S018; weight='survey' makes this choice "
+                "explicit)")
+        if gold:
+            _warn(note)
+        return np.asarray(data.weights, dtype=float), data.weight_name, (note,)
+    if data.weight_name == weight:
+        return np.asarray(data.weights, dtype=float), weight, ()
+    if weight in demo.columns:
+        return column(weight), weight, ()
+    raise KeyError(f"weight {weight!r} is neither the survey's weight ({data.weight_name!r}) "
+                   f"nor a demographic column ({list(demo.columns)[:15]}); use "
+                   f"'within_country', 'survey', None or a column name")
+
+
+def _country_column(data, country) -> str:
+    cols = data.demographics.columns if isinstance(data, Survey) else data.columns
+    if country is not None:
+        if country not in cols:
+            raise KeyError(f"country column {country!r} not found; columns are "
+                           f"{list(cols)[:20]}")
+        return country
+    for c in COUNTRY_COLUMNS:
+        if c in cols:
+            return c
+    raise KeyError(f"the nation-level map needs a country column (one of {COUNTRY_COLUMNS}, or "
+                   "country=...); the data have none")
+
+
+def _countries(data, country) -> tuple[np.ndarray, np.ndarray, str]:
+    """(country id per row, -1 where missing; country labels; the column used)."""
+    col = _country_column(data, country)
+    vals = (data.demographics[col] if isinstance(data, Survey) else data[col])
+    ids, labels = pd.factorize(vals, sort=True)
+    return ids.astype(np.int64), np.asarray(labels, dtype=object), col
+
+
+def _unit_means(x: np.ndarray, w: np.ndarray, ids: np.ndarray, n_units: int) -> np.ndarray:
+    """(units, p) weighted means of each indicator over the unit's respondents who answered
+    it (NaN where none did)."""
+    ok = ids >= 0
+    valid = np.isfinite(x) & ok[:, None]
+    wm = valid * w[:, None]
+    sums = np.zeros((n_units, x.shape[1]))
+    wsum = np.zeros((n_units, x.shape[1]))
+    np.add.at(sums, ids[ok], (wm * np.where(valid, x, 0.0))[ok])
+    np.add.at(wsum, ids[ok], wm[ok])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(wsum > 0, sums / wsum, np.nan)
 
 
 def _indicator_survey(ind: pd.DataFrame, weights) -> Survey:
@@ -560,32 +719,53 @@ def _indicator_survey(ind: pd.DataFrame, weights) -> Survey:
     return Survey.from_category_indices(idx, items, weights=weights)
 
 
-def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items: int = 6,
-            missing: str = "meansub", indices: str = "compute",
-            efa_method: str = "minres") -> IWModel:
+def fit_map(gold, *, variant: str = "official", level: str = "individual",
+            weight: str | None = "within_country", missing: str | None = None,
+            min_items: int = 6, country: str | None = None, indices: str = "compute",
+            efa_method: str = "minres", weighted: bool = True) -> IWModel:
     """Fit the Inglehart–Welzel map on a gold population.
 
     Parameters
     ----------
     gold : Survey or DataFrame
-        Raw WVS-7 codes of :data:`SOURCE_ITEMS`; a survey's weights are used
-        when ``weighted`` (a DataFrame is unweighted).
+        Raw WVS-7 codes of :data:`SOURCE_ITEMS` (a DataFrame is unweighted).
     variant : {"official", "polychoric"}
         ``"official"`` reproduces the WVS syntax; ``"polychoric"`` is the
         statistically better variant (polychoric correlations of the ten
         ordinal indicators, minres EFA, varimax), clearly not the published
         computation.
-    weighted : bool
-        Use the survey weights (W_WEIGHT in WVS files).
+    level : {"individual", "nation"}
+        ``"individual"``: respondents (pooled over countries) are the units, as
+        the WVS syntax computes the map and its TradAgg / SurvSAgg constants.
+        ``"nation"``: the country means of the ten indicators are the units
+        (principal components of country means): the level of the published
+        loadings (.91 ... .46). Needs a country column (``country``) with at
+        least 3 countries; official variant only.
+    weight : "within_country", "survey", None or a column name
+        Default ``"within_country"``: W_WEIGHT (S017 in the time series), the
+        weight of the official syntax, whether it is the survey's weight or a
+        demographic column beside another weight (:func:`popaudit.read_wvs`
+        weights a pooled file by the equilibrated S018 and keeps W_WEIGHT
+        beside it); a survey without it falls back to its own weights with a
+        warning. ``"survey"``: the survey's weights whatever they are;
+        ``None``: unweighted; a name: that weight or demographic column.
+    missing : {"complete", "meansub"}, optional
+        Scoring of respondents with missing indicators. Default: ``"complete"``
+        for the official variant (only respondents answering all ten are scored,
+        as the syntax's saved scores), ``"meansub"`` for the polychoric one
+        (at least ``min_items`` indicators, missing ones at the gold mean, SPSS's
+        /MISSING MEANSUB).
     min_items : int
-        Indicators (of 10) a respondent needs to be scored (default 6).
-    missing : {"meansub", "complete"}
-        Scoring of respondents with missing indicators: the gold mean stands
-        in (SPSS /MISSING MEANSUB) or only complete respondents are scored.
+        Indicators (of 10) a respondent needs under ``missing="meansub"``.
+    country : str, optional
+        Country column for ``level="nation"`` (default: the first of
+        :data:`COUNTRY_COLUMNS` present).
     indices : {"compute", "precomputed"}
         Y002/Y003 from their source questions, or the shipped columns.
     efa_method : {"minres", "ml"}
         Extraction for the polychoric variant.
+    weighted : bool
+        False is the same as ``weight=None`` (kept for existing calls).
 
     Returns
     -------
@@ -593,19 +773,23 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
 
     Notes
     -----
-    The official computation, as the WVS Association's SPSS syntax does it:
-    negative codes missing; weighted Pearson correlations with pairwise
-    deletion (:func:`weighted_pairwise_corr`); principal components
-    ``L0 = V_2 Lambda_2^{1/2}`` of the two largest eigenvalues; varimax with
-    Kaiser normalisation (factor-analyzer's Rotator, iterated to the optimum);
-    orientation fixed after rotation (:func:`_orientation`: Y002 marks the
-    self-expression factor, Q182 positive on it; secular positive by Q45 and
-    Q164); regression factor scores: SPSS's coefficient matrix ``R^{-1} L``,
-    which for principal components equals ``L (L'L)^{-1}`` exactly; scores
-    from gold's weighted means and SDs (divisor: sum of weights - 1).
-    The polychoric variant uses Thurstone's ``R^{-1} L`` with the polychoric
-    R. Published loadings (.91 ... .46) are nation-level; individual-level
-    ones are weaker (Inglehart & Welzel 2005).
+    The official computation, as the WVS Association's SPSS syntax does it
+    (quoted by the public replication TheEconomist/cultural_map_python):
+    negative codes missing; Pearson correlations weighted by the within-country
+    weight, pairwise deletion (:func:`weighted_pairwise_corr`); principal
+    components ``L0 = V_2 Lambda_2^{1/2}`` of the two largest eigenvalues;
+    varimax with Kaiser normalisation (iterated to the optimum); orientation
+    fixed after rotation (:func:`_orientation`: Y002 marks the self-expression
+    factor, Q182 positive on it; secular positive by Q45 and Q164); regression
+    factor scores ``R^{-1} L = L (L'L)^{-1}`` from gold's weighted means and
+    SDs (divisor: sum of weights - 1), complete cases only. With these defaults
+    (``variant="official"``, ``level="individual"``, ``weight="within_country"``,
+    ``missing="complete"``) the computation is the one that reproduces the
+    official scores; every other choice is a named option. The nation-level
+    solution standardises countries by the mean and SD of the country means
+    and uses no rescaling constants (1, 0): a population's mean score is the
+    nation-level score of its mean answers. The polychoric variant uses
+    Thurstone's ``R^{-1} L`` with the polychoric R.
 
     Examples
     --------
@@ -615,28 +799,62 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
           tradrat  survself
     Q164    -0.79     -0.05
     Q182     0.33      0.68
+    >>> model.level, model.weight_name, model.missing
+    ('individual', 'W_WEIGHT', 'complete')
     >>> model.score(pa.datasets.wvs_like(n=300, seed=1)).frame.columns.tolist()[:4]
     ['tradrat', 'survself', 'trad_agg', 'surv_self_agg']
     """
     if variant not in ("official", "polychoric"):
         raise ValueError(f"variant must be 'official' or 'polychoric', got {variant!r}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if level == "nation" and variant != "official":
+        raise ValueError("the nation-level solution is principal components of country means "
+                         "(variant='official'); polychoric correlations need respondents")
+    if missing is None:
+        missing = "complete" if variant == "official" else "meansub"
     if missing not in ("meansub", "complete"):
         raise ValueError(f"missing must be 'meansub' or 'complete', got {missing!r}")
     if not 1 <= int(min_items) <= len(INDICATORS):
         raise ValueError(f"min_items must be between 1 and {len(INDICATORS)}, got {min_items}")
+    if isinstance(weight, str) and weight not in _WEIGHT_CHOICES and not isinstance(gold, Survey):
+        raise KeyError(f"weight {weight!r}: a DataFrame has no weights; pass a Survey or "
+                       "weight=None")
     ind = indicators(gold, indices=indices)
-    x = ind[list(INDICATORS)].to_numpy()
-    used = np.isfinite(x).any(axis=1)
-    x = x[used]
-    sw = gold.weights if (weighted and isinstance(gold, Survey)) else None
-    w = np.ones(len(x)) if sw is None else np.asarray(sw, dtype=float)[used]
+    x_all = ind[list(INDICATORS)].to_numpy()
+    sw, wname, notes = _weights_of(gold, weight, weighted, gold=True)
+    names = list(INDICATORS)
+    settings = {"variant": variant, "level": level, "weight": weight if weighted else None,
+                "weight_name": wname, "weighted": sw is not None, "min_items": int(min_items),
+                "missing": missing, "indices": indices, "efa_method": efa_method}
+    if level == "nation":
+        ids, labels, ccol = _countries(gold, country)
+        w_resp = np.ones(len(x_all)) if sw is None else sw
+        x = _unit_means(x_all, w_resp, ids, len(labels))
+        used = np.isfinite(x).any(axis=1)
+        x, labels = x[used], labels[used]
+        w = np.ones(len(x))
+        if len(x) < 3:
+            raise ValueError(f"the nation-level map needs at least 3 countries in column "
+                             f"{ccol!r}; the data have {len(x)} ({list(labels)[:5]})")
+        if len(x) < _FEW_COUNTRIES:
+            notes += (f"nation-level solution from {len(x)} countries: loadings of country "
+                      f"means are unstable below about {_FEW_COUNTRIES} (the published "
+                      "solution rests on several dozen societies)",)
+        settings.update({"country": ccol, "countries": tuple(str(c) for c in labels)})
+        n_obs = int(len(x))
+    else:
+        used = np.isfinite(x_all).any(axis=1)
+        x = x_all[used]
+        w = np.ones(len(x)) if sw is None else sw[used]
+        n_obs = int(used.sum())
     for j, q in enumerate(INDICATORS):
         col = x[:, j][np.isfinite(x[:, j])]
         if col.size < 2 or np.all(col == col[0]):
-            raise ValueError(f"indicator {q!r} has no variation ({col.size} valid answers, "
-                             "all alike): the map cannot be fitted on these data")
+            raise ValueError(f"indicator {q!r} has no variation ({col.size} valid "
+                             f"{'country means' if level == 'nation' else 'answers'}, all "
+                             "alike): the map cannot be fitted on these data")
     means, sds = _weighted_moments(x, w)
-    names = list(INDICATORS)
     if variant == "official":
         r, n_pairs = weighted_pairwise_corr(x, w, names=names)
         vals, vecs = np.linalg.eigh(r)
@@ -667,6 +885,8 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
         weights = lam @ np.linalg.inv(lam.T @ lam)
     else:
         weights = linalg.solve(r, lam, assume_a="sym")
+    constants = dict(CONSTANTS if level == "individual" else _NATION_CONSTANTS)
+    settings["constants"] = constants
     return IWModel(
         variant=variant, means=pd.Series(means, index=names, name="mean"),
         sds=pd.Series(sds, index=names, name="sd"),
@@ -677,11 +897,9 @@ def fit_map(gold, *, variant: str = "official", weighted: bool = True, min_items
         rotation_matrix=t, orientation=o,
         loadings=pd.DataFrame(lam, index=names, columns=list(DIMENSIONS)),
         score_weights=pd.DataFrame(weights, index=names, columns=list(DIMENSIONS)),
-        constants=dict(CONSTANTS), min_items=int(min_items), missing=missing,
-        n_obs=int(used.sum()), weighted=sw is not None,
-        settings={"variant": variant, "weighted": bool(weighted), "min_items": int(min_items),
-                  "missing": missing, "indices": indices, "efa_method": efa_method},
-        notes=() if sw is not None or not weighted else (_UNWEIGHTED_NOTE,))
+        constants=constants, min_items=int(min_items), missing=missing,
+        n_obs=n_obs, weighted=sw is not None, settings=settings, notes=tuple(notes),
+        level=level, weight_name=wname)
 
 
 # --------------------------------------------------------------------------------------------
@@ -846,10 +1064,14 @@ class IWStructureCheck:
     positive when it points the theoretical way), ``cross`` (loading on the
     other dimension) and ``on_dimension`` (``primary > |cross|``).
     ``congruence``: one row per population and dimension (and "overall") —
-    Tucker's congruence against the theoretical target pattern and against
-    gold, with Lorenzo-Seva & ten Berge bands. ``loadings``: the oriented
-    (or aligned) loadings of every population. ``settings``: ``align``, ``indices``;
-    ``notes``: tuple of str.
+    Tucker's congruence against the theoretical target pattern, against gold
+    and, at nation level only, against the published loadings
+    (``vs_published``; NaN at individual level, where they do not apply), with
+    Lorenzo-Seva & ten Berge bands. ``loadings``: the oriented (or aligned)
+    loadings of every population. ``level``: the level every solution was
+    fitted at (``"individual"``: respondents as units; ``"nation"``: country
+    means) — gold and populations always at the same one. ``settings``:
+    ``align``, ``indices``, ``level``; ``notes``: tuple of str.
     """
 
     items: pd.DataFrame
@@ -858,6 +1080,7 @@ class IWStructureCheck:
     align: str
     settings: Mapping = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    level: str = "individual"
 
     def to_frame(self) -> pd.DataFrame:
         return self.items.copy()
@@ -865,10 +1088,16 @@ class IWStructureCheck:
     def __repr__(self) -> str:
         on = self.items.groupby("population", sort=False)["on_dimension"].sum()
         c = self.congruence[self.congruence["dimension"] == "overall"].set_index("population")
+        pub = self.level == "nation"
         lines = [f"  {p}: {int(on[p])}/{len(INDICATORS)} items on their dimension; congruence "
                  f"vs target {c.loc[p, 'vs_target']:.3f}, vs gold {c.loc[p, 'vs_gold']:.3f}"
+                 + (f", vs published {c.loc[p, 'vs_published']:.3f}" if pub else "")
                  for p in on.index]
-        return f"IWStructureCheck(align={self.align!r})\n" + "\n".join(lines)
+        units = ("country means as units; compared with the published nation-level loadings"
+                 if pub else "respondents as units; the published loadings are nation-level "
+                 "and are not compared")
+        return (f"IWStructureCheck(level={self.level!r}: {units}; align={self.align!r})\n"
+                + "\n".join(lines))
 
 
 def structure_check(model: IWModel, populations=None, *, align: str = "orient",
@@ -890,12 +1119,18 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
 
     Notes
     -----
-    Target pattern: each indicator's expected sign on its dimension, 0 on the
-    other. Tucker's congruence per dimension and over both.
+    Like is compared with like: every population is fitted at the model's
+    ``level`` (individual: respondents; nation: country means, which needs
+    several countries in each population), and the published loadings
+    (:func:`published_pattern`) enter only at nation level, the level they were
+    computed at. Target pattern: each indicator's expected sign on its
+    dimension, 0 on the other. Tucker's congruence per dimension and over both.
     """
     if align not in ("orient", "procrustes"):
         raise ValueError(f"align must be 'orient' or 'procrustes', got {align!r}")
     target = _target()
+    nation = model.level == "nation"
+    published = published_pattern()
     gold_l = model.loadings
     loads = {"gold": gold_l}
     for name, pop in ({} if populations is None else _as_populations(populations)).items():
@@ -903,9 +1138,12 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
             raise ValueError("'gold' is reserved for the model's own loadings; rename the "
                              "population")
         try:
-            fit = fit_map(pop, variant=model.variant, weighted=model.weighted,
-                          min_items=model.min_items, missing=model.missing, indices=indices)
-        except ValueError as err:
+            fit = fit_map(pop, variant=model.variant, level=model.level,
+                          weight=model.settings.get("weight", "within_country"),
+                          weighted=model.weighted, min_items=model.min_items,
+                          missing=model.missing, indices=indices,
+                          country=model.settings.get("country"))
+        except (ValueError, KeyError) as err:
             raise ValueError(f"the map's structure cannot be re-estimated on population "
                              f"{name!r}: {err}") from err
         lam = fit.loadings
@@ -928,15 +1166,23 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
                               "on_dimension": bool(primary > abs(cross))})
         vs_t = congruence(lam, target).to_frame().set_index("factor")
         vs_g = congruence(lam, gold_l).to_frame().set_index("factor")
+        vs_p = congruence(lam, published).to_frame().set_index("factor") if nation else None
         for d in [*DIMENSIONS, "overall"]:
             cong_rows.append({"population": name, "dimension": d,
                               "vs_target": vs_t.loc[d, "congruence"],
                               "band_vs_target": vs_t.loc[d, "band"],
                               "vs_gold": vs_g.loc[d, "congruence"],
-                              "band_vs_gold": vs_g.loc[d, "band"]})
+                              "band_vs_gold": vs_g.loc[d, "band"],
+                              "vs_published": vs_p.loc[d, "congruence"] if nation else np.nan,
+                              "band_vs_published": vs_p.loc[d, "band"] if nation else None})
+    notes = (() if nation else (
+        "individual-level solutions (respondents as units): the published loadings (.91 ... "
+        ".46) are nation-level and are not compared (vs_published is NaN); fit the map with "
+        "level='nation' to compare with them",))
     return IWStructureCheck(items=pd.DataFrame(item_rows), congruence=pd.DataFrame(cong_rows),
                             loadings=loads, align=align,
-                            settings={"align": align, "indices": indices})
+                            settings={"align": align, "indices": indices, "level": model.level},
+                            notes=notes, level=model.level)
 
 
 # --------------------------------------------------------------------------------------------
@@ -973,13 +1219,15 @@ class CulturalMap:
         return self.positions.to_frame()
 
     def __repr__(self) -> str:
-        return (f"CulturalMap({self.model.variant})\n{self.positions!r}\n{self.structure!r}")
+        return (f"CulturalMap({self.model.variant}, {self.model.level} level)\n"
+                f"{self.positions!r}\n{self.structure!r}")
 
 
-@renamed_arguments(level="confidence_level")
 def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "official",
-                 n_boot: int = 1000, confidence_level: float = 0.95, seed=None,
-                 min_items: int = 6, missing: str = "meansub", weighted: bool = True,
+                 level: str = "individual", weight: str | None = "within_country",
+                 missing: str | None = None, n_boot: int = 1000,
+                 confidence_level: float = 0.95, seed=None, min_items: int = 6,
+                 weighted: bool = True, country: str | None = None,
                  align: str = "orient") -> CulturalMap:
     """Fit the map on gold, project gold and simulated populations, check the structure.
 
@@ -989,10 +1237,11 @@ def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "offic
     simulated : Survey or mapping name -> Survey, optional
     by : str or sequence of str, optional
         Demographic columns for subgroup positions.
-    variant, min_items, missing, weighted
-        As for :func:`fit_map`.
+    variant, level, weight, missing, min_items, weighted, country
+        As for :func:`fit_map` (defaults: the official computation). A number
+        passed as ``level`` is the confidence level of before 0.2 (deprecated).
     n_boot, confidence_level, seed
-        As for :func:`positions` (``level`` before 0.2, deprecated).
+        As for :func:`positions`.
     align
         As for :func:`structure_check`.
 
@@ -1011,8 +1260,12 @@ def cultural_map(gold: Survey, simulated=None, *, by=None, variant: str = "offic
     2       gold        equal
     5   shuffled    different
     """
-    model = fit_map(gold, variant=variant, weighted=weighted, min_items=min_items,
-                    missing=missing)
+    if not isinstance(level, str):  # the confidence level's old name
+        _warn("cultural_map(): a number as 'level' is deprecated, use 'confidence_level' "
+              "('level' is now the map's level, 'individual' or 'nation')", DeprecationWarning)
+        level, confidence_level = "individual", float(level)
+    model = fit_map(gold, variant=variant, level=level, weight=weight, weighted=weighted,
+                    min_items=min_items, missing=missing, country=country)
     sims = {} if simulated is None else _as_populations(simulated)
     seed_value = resolve_seed(seed)[1]
     pos = positions(model, {"gold": gold, **sims}, by=by, n_boot=n_boot,
