@@ -252,3 +252,30 @@ def test_simulators_run_on_a_wvs_survey(frame):
         sim = pa.datasets.persona_like(gold, seed=0)
     assert list(sim.demographics.columns) == list(gold.demographics.columns)
     assert sim.weight_name == "W_WEIGHT"
+
+
+def test_weights_kept_beside_the_chosen_one_match_the_docs(pooled, frame):
+    """read_wvs docs: 'auto' weights one country by W_WEIGHT and a pooled file by S018; the
+    other weight columns stay as demographics, and the cultural map's official variant
+    takes W_WEIGHT from there (docs/factors.md)."""
+    from popaudit.maps import inglehart_welzel as IW
+
+    one = wvs_survey(frame)
+    assert one.weight_name == "W_WEIGHT" and "S018" in one.demographics.columns
+    s = wvs_survey(pooled)
+    assert s.weight_name == "S018"
+    np.testing.assert_allclose(s.demographics["W_WEIGHT"].to_numpy(float),
+                               pooled["W_WEIGHT"].to_numpy())
+    assert IW.fit_map(s).weight_name == "W_WEIGHT"
+    assert "W_WEIGHT" not in wvs_survey(pooled, keep_raw=False).demographics.columns
+
+
+def test_refusals_are_told_apart_from_blanks(frame):
+    f = frame.copy()
+    f.loc[:9, "Q46"] = -2        # no answer: a refusal
+    f.loc[10:19, "Q46"] = -4     # not asked: a blank
+    s = wvs_survey(f, weight=None)
+    answered = (~f["Q46"].isin([-1, -3, -4, -5])).sum()
+    assert s.refusal_rate()["Q46"] == pytest.approx(((f["Q46"] == -2).sum()) / answered)
+    both = wvs_survey(f, weight=None, refusal_codes=(-1, -2))
+    assert both.refusal_rate()["Q46"] >= s.refusal_rate()["Q46"]
