@@ -120,6 +120,13 @@ def test_study_a_subgroups_in_the_report():
     assert len(per) == len(disp.per_subgroup)
     change = t[(t.component == "disparity") & (t.population == "finetuned vs persona")]
     assert len(change) == len(disp.compare("persona", "finetuned").table)
+    # a value outside its own (bias-corrected) interval always has its estimate beside it,
+    # and the estimate lies inside the interval
+    ci = t[pd.to_numeric(t.ci_low, errors="coerce").notna()]
+    v, e, lo, hi = (ci[c].astype(float) for c in ("value", "estimate", "ci_low", "ci_high"))
+    outside = (v < lo - 1e-12) | (v > hi + 1e-12)
+    assert outside.any() and e[outside].notna().all()
+    assert ((e[e.notna()] >= lo[e.notna()] - 1e-9) & (e[e.notna()] <= hi[e.notna()] + 1e-9)).all()
 
 
 def test_undefined_jennrich_pvalue_says_why():

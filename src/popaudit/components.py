@@ -309,16 +309,20 @@ class Subgroups(Component):
 
     def rows(self, result, population):
         disp = result["disparity"]
-        per = disp.per_subgroup.rename(columns={"n_respondents": "n", "metric": "statistic"})
+        # basic intervals are centred on the bias-corrected estimate, which sits beside each
+        # value (a value may lie outside its own interval; its estimate does not)
+        per = disp.per_subgroup.rename(columns={"n_respondents": "n", "metric": "statistic",
+                                                "bias_corrected": "estimate"})
         per = per.assign(component="subgroup_fidelity")
-        tab = disp.table.rename(columns={"statistic": "stat"})
+        tab = disp.table.rename(columns={"statistic": "stat", "bias_corrected": "estimate"})
         tab = tab.assign(statistic=tab["metric"] + "_" + tab["stat"], subgroup=tab["split"])
         parts = [per, tab.drop(columns=["metric"])]
         first = disp.populations[0]
         for other, cmp in result["change"].items():
             t = cmp.table
             parts.append(t.assign(statistic=t["metric"] + "_" + t["statistic"] + "_change",
-                                  value=t["diff"], subgroup=t["split"],
+                                  value=t["diff"], estimate=t["diff"] - t["bias"],
+                                  subgroup=t["split"],
                                   population=f"{other} vs {first}").drop(columns=["metric"]))
         return pd.concat(parts, ignore_index=True)
 

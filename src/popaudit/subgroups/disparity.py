@@ -599,7 +599,8 @@ class DisparityResult:
         (why a value is undefined, else ``""``).
     per_subgroup : DataFrame
         One row per ``population``, ``metric`` and ``subgroup``: ``stratum``,
-        ``split``, ``value``, ``se``, ``bias``, ``ci_low``, ``ci_high``,
+        ``split``, ``value``, ``bias_corrected`` (clipped to [0, 1]), ``se``, ``bias``,
+        ``ci_low``, ``ci_high``,
         ``n_items``, ``n_respondents`` (gold), ``higher_is_better``.
     worst : DataFrame
         Per ``population``, ``metric`` and ``split``: the worst subgroup, its
@@ -845,6 +846,7 @@ def subgroup_disparity(fidelity, metrics=("accuracy", "nmae"), *, splits=None,
                 "population": pop, "metric": m, "subgroup": lab_arr,
                 "stratum": [strat[lab] for lab in labels],
                 "split": [split_of[lab] for lab in labels], "value": point[a, mi],
+                "bias_corrected": np.clip(point[a, mi] - bias_g, 0.0, 1.0),
                 "se": se_g, "bias": bias_g, "ci_low": lo_g, "ci_high": hi_g,
                 "n_items": n_items[a, mi].astype(np.int64),
                 "n_respondents": [int(sizes[lab]) for lab in labels],
