@@ -230,7 +230,7 @@ class Factors(Component):
         _, sim = _only(populations)
         ordinal = [it.name for it in gold.items if it.kind != "nominal"]
         return pa.compare_factors(gold.select(ordinal), sim.select(ordinal), ctx.n_factors,
-                                     n_draws=ctx.n_null, seed=ctx.seed)
+                                     n_null=ctx.n_null, seed=ctx.seed)
 
     def rows(self, result, population):
         fr = result.to_frame()
