@@ -451,3 +451,26 @@ def test_non_pd_matrix_fit_statistics_skipped_only_when_n_is_implied():
     with pytest.raises(ValueError, match="positive-definite"):
         pa.structure.factors.efa(r, 1, n_obs=500)
     assert np.all(np.isfinite(res.loadings.to_numpy()))
+
+
+def test_nominal_items_are_left_out_with_a_note():
+    """The docs/factors.md example: the WVS-like survey has nominal Q154/Q155; efa,
+    compare_factors and parallel_analysis analyse the ordinal and binary items and say so."""
+    import popaudit as pa
+    from popaudit.structure import factors as F
+
+    gold = pa.datasets.wvs_like(n=600, seed=0)
+    nominal = [it.name for it in gold.items if it.kind == "nominal"]
+    assert nominal == ["Q154", "Q155"]
+    fit = F.efa(gold, 2)
+    assert not set(nominal) & set(fit.loadings.index)
+    assert "nominal item(s) ['Q154', 'Q155'] left out" in fit.notes[0]
+    sim = pa.datasets.shuffled(gold, seed=1)
+    cmp = pa.compare_factors(gold, sim, n_factors=2, n_null=3, seed=0)
+    assert len(cmp.gold.loadings) == gold.n_items - 2
+    assert any("['Q154', 'Q155'] left out of gold" in n for n in cmp.notes)
+    assert any("left out of the simulated population" in n for n in cmp.notes)
+    pa_res = F.parallel_analysis(gold, n_null=3, seed=0)
+    assert "left out" in pa_res.notes[0]
+    with pytest.raises(ValueError, match="at least 3 ordered items"):
+        F.efa(gold.select(["Q154", "Q155", "Q57", "Q46"]), 1)

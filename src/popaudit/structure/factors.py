@@ -78,6 +78,24 @@ def _polychoric_batch(codes, weights, n_categories):
     return np.asarray(polychoric_batch(codes, weights, n_categories=n_categories), dtype=float)
 
 
+def _ordered_items(data, what: str = "the survey"):
+    """A survey restricted to its ordinal and binary items, with a note naming the nominal
+    items left out (polychoric correlations need ordered categories); other inputs as given.
+    """
+    if not isinstance(data, Survey):
+        return data, ()
+    nominal = [it.name for it in data.items if it.kind == "nominal"]
+    if not nominal:
+        return data, ()
+    kept = [it.name for it in data.items if it.kind != "nominal"]
+    if len(kept) < 3:
+        raise ValueError(f"{what} has {len(kept)} ordinal or binary item(s) besides the "
+                         f"nominal {nominal}; factor analysis needs at least 3 ordered items")
+    note = (f"nominal item(s) {nominal} left out of {what}: polychoric correlations need "
+            f"ordered categories; {len(kept)} ordinal and binary items analysed")
+    return data.select(kept), (note,)
+
+
 def _as_corr(data, item_names=None) -> tuple[np.ndarray, tuple[str, ...], float | None]:
     """(R, item names, n implied by the input or None) from any accepted input."""
     implied_n = None
@@ -407,8 +425,9 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     Parameters
     ----------
     data : Survey, PolychoricResult, DataFrame or ndarray
-        A survey (its polychoric matrix is computed), a polychoric result, or a
-        correlation matrix.
+        A survey (its polychoric matrix is computed over its ordinal and binary
+        items; nominal items are left out with a note), a polychoric result, or
+        a correlation matrix.
     n_factors : int
         Number of factors k (1 <= k < number of items).
     method : {"minres", "ml"}
@@ -456,6 +475,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     >>> round(res.fit.chi_square, 6), res.fit.dof
     (0.0, 4)
     """
+    data, selected = _ordered_items(data)
     r, names, implied_n = _as_corr(data, item_names)
     p = r.shape[0]
     if isinstance(n_factors, bool) or not isinstance(n_factors, (int, np.integer)):
@@ -471,7 +491,7 @@ def efa(data, n_factors: int, *, method: str = "minres", rotation: str | None = 
     settings = {"n_factors": k, "method": method, "rotation": rotation,
                 "rotation_kwargs": dict(rotation_kwargs or {}),
                 "n_obs": None if n_obs is None else float(n_obs)}
-    notes = []
+    notes = list(selected)
     if k == 1:
         rotation = "none"  # nothing to rotate; the result says so
     fit_required = n_obs is not None
@@ -711,7 +731,8 @@ def parallel_analysis(data, *, n_null: int = 100, quantile: float = 0.95, seed=N
     Parameters
     ----------
     data : Survey, DataFrame or 2-D int array
-        Respondents x items answers.
+        Respondents x items answers (a survey's nominal items are left out, with
+        a note: polychoric correlations need ordered categories).
     n_null : int
         Simulated data sets: draws of the eigenvalues under "no association"
         (``n_draws`` before 0.2, deprecated).
@@ -745,7 +766,7 @@ def parallel_analysis(data, *, n_null: int = 100, quantile: float = 0.95, seed=N
     >>> res = pa.structure.factors.parallel_analysis(pa.datasets.wvs_like(n=500, seed=0),
     ...                                              n_null=20, seed=1)  # doctest: +SKIP
     """
-    survey = _as_survey(data)
+    survey, selected = _ordered_items(_as_survey(data))
     n_draws = n_null
     if n_draws < 1:
         raise ValueError(f"n_null must be at least 1, got {n_draws}")
@@ -781,7 +802,7 @@ def parallel_analysis(data, *, n_null: int = 100, quantile: float = 0.95, seed=N
         eigenvalues=pd.concat(rows, ignore_index=True), n_factors=counts["fa"],
         n_components=counts["pc"], n_obs=int(n),
         settings={"n_null": int(n_draws), "quantile": float(quantile), "seed": seed_value,
-                  "batch_size": int(batch_size)})
+                  "batch_size": int(batch_size)}, notes=selected)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1172,7 +1193,9 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
     Parameters
     ----------
     gold, simulated : Survey, PolychoricResult or correlation matrix
-        Same items. The noise floor needs gold as a :class:`Survey`.
+        Same items. The noise floor needs gold as a :class:`Survey`. Surveys
+        are analysed over their ordinal and binary items (nominal items are
+        left out with a note, as :func:`parallel_analysis` does).
     n_factors : int
     method, rotation : str
         As for :func:`efa`.
@@ -1193,6 +1216,8 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
     similarity, < .85 different. A congruence below the noise floor is lower
     than what resampling gold alone gives at that sample size.
     """
+    gold, gold_sel = _ordered_items(gold, "gold")
+    simulated, sim_sel = _ordered_items(simulated, "the simulated population")
     g = efa(gold, n_factors, method=method, rotation=rotation)
     s = efa(simulated, n_factors, method=method, rotation=rotation)
     al = align_loadings(s, g, method=align)
@@ -1209,8 +1234,9 @@ def compare_factors(gold, simulated, n_factors: int, *, method: str = "minres",
     settings = {"n_factors": int(n_factors), "method": method, "rotation": rotation,
                 "align": align, "noise_floor": bool(noise_floor), "n_null": int(n_null),
                 "quantile": float(quantile), "seed": seed_value}
-    notes = tuple(f"{who}: {n}" for who, res in (("gold", g), ("simulated", s))
-                  for n in res.notes)
+    notes = gold_sel + sim_sel + tuple(f"{who}: {n}" for who, res in (("gold", g),
+                                                                        ("simulated", s))
+                                       for n in res.notes)
     return FactorComparison(gold=g, simulated=s, alignment=al,
                             congruence=congruence(al.loadings, g), noise_floor=floor,
                             settings=settings, notes=notes)
