@@ -494,9 +494,9 @@ class ModalDiversityResult:
     ----------
     per_item : DataFrame
         One row per stratum x item: ``stratum``, ``item``, ``mds``,
-        ``entropy_bits`` (``-sum p log2 p``), ``n_subgroups`` (|S|, subgroups
+        ``entropy_bits`` (``-sum p log2 p``), ``n_subgroups`` (``|S|``, subgroups
         with a distribution for the item, after ``ties="exclude"``),
-        ``n_options`` (|C| = K), ``n_distinct_modes`` and
+        ``n_options`` (``|C| = K``), ``n_distinct_modes`` and
         ``n_tied_subgroups`` (subgroups with tied modes).
     summary : DataFrame
         Per stratum: ``mean`` MDS over items, ``n_items``, ``n_items_skipped``

@@ -651,7 +651,7 @@ class SubgroupFidelity:
         ``split``, ``item``, ``kind``, ``n_categories``, ``gold_modes``,
         ``sim_modes``, ``unresolved``, the metrics of
         :data:`FIDELITY_METRICS` (``accuracy`` = modal-accuracy credit,
-        ``nmae`` = |mode_sim - mode_gold| / (K - 1)), ``n_gold``, ``n_sim``.
+        ``nmae`` = ``|mode_sim - mode_gold| / (K - 1)``), ``n_gold``, ``n_sim``.
         ``<NA>`` marks a metric that does not apply (nominal items for the
         ordinal metrics) or an unresolved tie.
     per_subgroup : DataFrame
