@@ -12,6 +12,9 @@ import copy
 import json
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+
+import pandas as pd
 
 from popaudit.data.survey import Item
 
@@ -239,8 +242,6 @@ def read_codebook(path) -> dict[str, Item]:
     >>> cb["happy"].codes, cb["happy"].missing, cb["trust"].kind
     ((1, 2, 3, 4), (9,), 'binary')
     """
-    from pathlib import Path
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such codebook file: {path}")
@@ -269,8 +270,6 @@ def read_codebook(path) -> dict[str, Item]:
             raise ValueError(f"codebook {path.name}: expected an object of items or a list of "
                              "entries")
     elif suffix == ".csv":
-        import pandas as pd
-
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
         table.columns = [c.strip().lower() for c in table.columns]
         needed = {"item", "codes"} - set(table.columns)

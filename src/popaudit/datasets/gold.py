@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from popaudit.data.codebook import WVS7_ITEMS, codebook, codebook_items, official_value_labels
+from popaudit.data.io import write_table
 from popaudit.data.survey import Survey
 
 __all__ = [
@@ -618,8 +619,6 @@ def write_official_layout(path: str | os.PathLike, n: int = 5000, seed=0, *,
     >>> p.name
     'wvs7.csv'
     """
-    from popaudit.data.io import write_table
-
     frame = wvs_like_frame(n, seed, country=country, missing_rate=missing_rate,
                            not_national_rate=not_national_rate)
     return write_table(frame, path, format=format, value_labels=official_value_labels(country))

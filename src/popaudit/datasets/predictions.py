@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from popaudit.data.distributions import AnswerDistributions
+
 __all__ = ["modal_predictions", "paradox_predictions"]
 
 
@@ -90,8 +92,6 @@ def modal_predictions(gold, hit_rate, miss_distance=0.5, *, seed=0,
     >>> modal_predictions(gold, hit_rate=0.5, miss_distance=1.0, seed=0)["answer"].tolist()
     [5, 2]
     """
-    from popaudit.data.distributions import AnswerDistributions
-
     if not isinstance(gold, AnswerDistributions):
         gold = getattr(gold, "gold", None)
         if not isinstance(gold, AnswerDistributions):

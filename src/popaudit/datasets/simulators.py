@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from popaudit.data.survey import INVALID, MISSING, Survey
+from popaudit.datasets.gold import _y002, _y003
 
 __all__ = [
     "DEFAULT_BY",
@@ -136,8 +137,6 @@ def _units(items) -> tuple[list[_Unit], dict[str, int]]:
 
 
 def _recompute_derived(idx: np.ndarray, items, derived: dict[str, int]) -> None:
-    from popaudit.datasets.gold import _y002, _y003
-
     pos = {it.name: j for j, it in enumerate(items)}
 
     def codes_of(name):
