@@ -367,3 +367,28 @@ def test_docstring_examples():
 
     fails, _ = doctest.testmod(pcmod, optionflags=doctest.ELLIPSIS)
     assert fails == 0
+
+
+def test_on_insufficient_nan_leaks_no_foreign_warning():
+    """Pairs with too few joint answers become NaN; no numpy 'All-NaN slice' (or any other
+    foreign) warning leaks, even when no pair at all is estimable."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({"a": rng.integers(1, 4, n).astype(float),
+                       "b": rng.integers(1, 4, n).astype(float)})
+    df.loc[:150, "a"] = np.nan
+    df.loc[100:, "b"] = np.nan          # a and b share no respondent
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = pa.polychoric(df, on_insufficient="nan")
+        text = repr(r)
+        r.to_frame()
+        three = pa.polychoric(df.assign(c=rng.integers(1, 4, n).astype(float)),
+                              on_insufficient="nan", weights=rng.uniform(0.5, 2, n))
+        repr(three)
+        codes = np.where(np.isnan(df.to_numpy()), -1, df.to_numpy() - 1).astype(int)
+        pa.polychoric_batch(np.stack([codes, codes]), None, n_categories=[3, 3],
+                            on_insufficient="nan")
+    assert np.isnan(r.corr.loc["a", "b"]) and "rho: none estimable" in text

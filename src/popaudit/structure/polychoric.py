@@ -121,8 +121,10 @@ class PolychoricResult:
         lines = [(f"PolychoricResult({p} items, {npairs} pairs, {w}, missing="
                   f"{self.settings.get('missing')!r})")]
         if npairs:
+            fin = r[np.isfinite(r)]  # on_insufficient="nan" can leave no estimable pair
+            rho = (f"{fin.min():.3f}..{fin.max():.3f}" if fin.size else "none estimable")
             lines.append(f"  pairwise n: {int(n_pairs.min())}..{int(n_pairs.max())}; "
-                         f"rho: {np.nanmin(r):.3f}..{np.nanmax(r):.3f}")
+                         f"rho: {rho}")
         lines.append(f"  not converged / at boundary: {nc}; positive definite: {self.is_pd}"
                      + ("; repaired to nearest correlation matrix" if self.pd_repaired else ""))
         if self.empty_categories:
