@@ -26,6 +26,7 @@ matrices (``*.csv``) as the study wrote them.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -183,9 +184,12 @@ def main(argv=None) -> int:
     returned = {}
 
     def keep(name, fn):
+        # a copy: the study's main later adds rows to these dicts and renames the
+        # bootstrap tables' labels in place while writing its LaTeX tables
         def kept(*a, **k):
-            returned[name] = fn(*a, **k)
-            return returned[name]
+            res = fn(*a, **k)
+            returned[name] = copy.deepcopy(res)
+            return res
         return kept
 
     script.compare_correlation_structures = phase(
