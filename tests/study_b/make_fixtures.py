@@ -164,15 +164,15 @@ def response_maps() -> dict:
 
 
 def write_gz(src: Path, dst: Path) -> None:
-    with open(src, "rb") as fh, open(dst, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-            shutil.copyfileobj(fh, gz)
+    with open(src, "rb") as fh, open(dst, "wb") as raw, \
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        shutil.copyfileobj(fh, gz)
 
 
 def prepare(scenario: str, work: Path) -> Path:
     """Write the scenario's inputs (checked in) and the study's file tree under ``work``."""
-    from popaudit.datasets import official_value_labels
     from popaudit.data.io import write_table
+    from popaudit.datasets import official_value_labels
 
     spec = SCENARIOS[scenario]
     frame = gold_frame(spec["missing_rate"], spec["not_asked"])

@@ -65,7 +65,6 @@ def _load_script(path: Path, name: str):
 def collate(experiment: str) -> None:
     """The data steps of the study's scripts/generate_marginal_analysis.py, in its order."""
     import pandas as pd
-
     from src.analysis.aggregations import collate_subgroup_data, persist_data_dict
     from src.analysis.io import create_subdirectory
     from src.analysis.responses import get_base_model_responses

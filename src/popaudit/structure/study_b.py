@@ -348,9 +348,10 @@ def study_b_survey(source, *, items: Sequence[str] | None = None, keep_codes: bo
     else:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError(f"source must be a path or a DataFrame, got {type(source).__name__}")
-        from popaudit.data.wvs import _columns_of, _sniff_sep
-        from popaudit.data.io import _format_of, read_table
         from pathlib import Path
+
+        from popaudit.data.io import _format_of, read_table
+        from popaudit.data.wvs import _columns_of, _sniff_sep
 
         path = Path(source)
         fmt = _format_of(path, None)
