@@ -317,6 +317,12 @@ def test_mantel_exact_matches_brute_force():
     mc = mantel_test(a6, b6, n_perm=4000, seed=2)
     assert mc.method == "permutation"
     assert mc.pvalue == pytest.approx(p6, abs=0.03)  # 7! = 5040 exact vs 4000 draws
+    # settings record the integer seed of random permutations (None when enumerated)
+    assert mc.settings["seed"] == 2 and res.settings["seed"] is None
+    fresh = mantel_test(a6, b6, n_perm=200)
+    assert mantel_test(a6, b6, n_perm=200, seed=fresh.settings["seed"]).pvalue == fresh.pvalue
+    assert mc.notes == () and mantel_test(np.full((3, 3), .5) + .5 * np.eye(3), a6[:3, :3],
+                                          n_perm=2).notes
 
 
 def test_mantel_spearman_and_alternatives():
@@ -737,3 +743,46 @@ def test_headline_shuffled_vs_second_sample():
         assert not poly2.loc[stat, "beyond_floor"], stat
     for stat in ("jennrich", "steiger", "pair_tests_holm", "pair_tests_bh"):
         assert poly2.loc[stat, "pvalue"] > 0.05, stat
+
+
+def test_non_positive_definite_polychoric_matrix_is_said_and_never_gives_p_one():
+    """Pairwise-missing answers can give a polychoric matrix that is not positive definite
+    (real records: 250 respondents, 25 items, minimum eigenvalue -0.008). Then: a warning and
+    a note with the minimum eigenvalue; effective dependence NaN with its reason; Jennrich's
+    test NaN with its reason, never a bootstrap p of 1.0 from a reference without draws."""
+    from popaudit.structure.comparison import _test_pvalue
+
+    rng = np.random.default_rng(0)
+
+    def block(n, r):
+        z = rng.multivariate_normal([0, 0], [[1, r], [r, 1]], size=n)
+        return np.digitize(z, [-0.5, 0.5]) + 1
+
+    n = 120   # three groups, each answering two of x0..x2: +.9, +.9 and -.9 cannot coexist
+    X = np.full((3 * n, 4), np.nan)
+    X[:n, [0, 1]], X[n:2 * n, [1, 2]], X[2 * n:, [0, 2]] = block(n, .9), block(n, .9), \
+        block(n, -.9)
+    X[:, 3] = rng.integers(1, 4, 3 * n)
+    names = [f"x{j}" for j in range(4)]
+    items = [pa.Item(nm, codes=(1, 2, 3)) for nm in names]
+    gold = pa.Survey(pd.DataFrame(X, columns=names), items)
+    z = rng.multivariate_normal(np.zeros(4), 0.3 + 0.7 * np.eye(4), size=600)
+    sim = pa.Survey(pd.DataFrame(np.digitize(z, [-0.5, 0.5]) + 1, columns=names), items)
+    min_eig = np.linalg.eigvalsh(pa.polychoric(gold).corr.to_numpy())[0]
+    assert min_eig < -0.5
+    with pytest.warns(UserWarning, match=rf"the gold matrix is not positive definite \(minimum "
+                                         rf"eigenvalue {min_eig:.3g}\)"):
+        res = pa.compare_correlations(gold, sim, n_boot=20, n_null=20, seed=0,
+                                      test_pvalue="bootstrap")
+    assert any(f"minimum eigenvalue {min_eig:.3g}" in n for n in res.notes)
+    tab = res.to_frame().set_index("statistic")
+    assert np.isnan(tab.loc["effective_dependence_gold", "value"])
+    assert "not positive definite" in tab.loc["effective_dependence_gold", "note"]
+    assert np.isnan(tab.loc["jennrich", "value"]) and np.isnan(tab.loc["jennrich", "pvalue"])
+    assert "not positive definite" in tab.loc["jennrich", "note"]
+    # a reference distribution without (enough) defined draws gives no p-value at all
+    out = _test_pvalue("jennrich", 890.7, 6.0, "bootstrap", np.full(50, np.nan), None)
+    assert np.isnan(out["pvalue"]) and "only 0 of 50 resamples" in out["note"]
+    out = _test_pvalue("jennrich", 3.0, 6.0, "bootstrap", np.r_[np.full(30, np.nan),
+                                                                np.arange(20.0)], None)
+    assert np.isnan(out["pvalue"])

@@ -305,3 +305,11 @@ def test_item_positions_are_checked():
     b = pa.Survey(pd.DataFrame({"q": [1, 2]}), [it])
     with pytest.raises(ValueError, match="option positions"):
         pa.check_compatible(a, b)
+
+
+def test_warnings_point_at_the_callers_line():
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pa.Survey(pd.DataFrame({"Q1": [1, 2, "x"]}), [pa.Item("Q1", codes=(1, 2))])
+    assert caught and caught[0].filename == __file__

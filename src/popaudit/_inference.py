@@ -41,8 +41,10 @@ __all__ = [
     "check_correlation_matrix",
     "floor_summary",
     "harmonic_mean_offdiag",
+    "is_positive_definite",
     "kish_n",
     "kish_pairwise",
+    "positive_definite_note",
     "progress_bar",
     "renamed_arguments",
     "renamed_attribute",
@@ -98,7 +100,8 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
     level, frame = 1, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
+    # stacklevel 1 is this function, 2 its caller: the first frame outside is level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 def renamed_arguments(**old_to_new: str) -> Callable:
@@ -465,6 +468,37 @@ def check_correlation_matrix(r, *, names=None, what: str = "the correlation matr
         raise ValueError(f"{what}: the diagonal entry of {names[j]!r} is {arr[j, j]:g}, not 1; "
                          "pass a correlation (not covariance) matrix")
     return arr
+
+
+#: A correlation matrix counts as positive definite when its smallest eigenvalue exceeds
+#: this multiple of its largest (the rule of the Jennrich statistic and effective dependence).
+PD_TOL = 1e-10
+
+
+def is_positive_definite(eig_asc) -> np.ndarray:
+    """Positive definite by :data:`PD_TOL`, from eigenvalues in *ascending* order (``...,
+    p``); NaN eigenvalues (a matrix with undefined entries) are not."""
+    ev = np.asarray(eig_asc, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ev[..., 0] > PD_TOL * np.maximum(np.abs(ev[..., -1]), 1.0)
+
+
+def positive_definite_note(r, what: str, consequences: str) -> str | None:
+    """A note, also given as a warning, when a correlation matrix is not positive definite.
+
+    Returns None for a positive-definite matrix; otherwise
+    ``"<what> is not positive definite (minimum eigenvalue -0.008): <consequences>"``,
+    warned through :func:`warn` so the user sees it where they called.
+    """
+    arr = np.asarray(r, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        return None  # undefined entries are reported where they arise
+    ev = np.linalg.eigvalsh(arr)
+    if is_positive_definite(ev):
+        return None
+    note = f"{what} is not positive definite (minimum eigenvalue {ev[0]:.3g}): {consequences}"
+    warn(note)
+    return note
 
 
 # --------------------------------------------------------------------------------------------

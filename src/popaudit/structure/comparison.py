@@ -40,8 +40,10 @@ from popaudit._inference import (
     check_correlation_matrix,
     floor_summary,
     harmonic_mean_offdiag,
+    is_positive_definite,
     kish_n,
     kish_pairwise,
+    positive_definite_note,
     renamed_arguments,
     resampling_pvalue,
     resolve_seed,
@@ -402,7 +404,12 @@ def _matrix_statistics(g: np.ndarray, s: np.ndarray, *, sign_mask: np.ndarray | 
             out[f"eigenvalue_{k + 1}_sim"] = es[..., k]
         if tests is not None:
             n1, n2, form = tests
-            out["jennrich"] = jennrich_statistic(g, s, n1, n2, form=form)
+            # Jennrich's statistic assumes two positive-definite matrices: a pair (observed or
+            # resampled) with one that is not gets NaN, never a number from a near-singular
+            # inverse (eigenvalues ascending for the check)
+            pd_both = is_positive_definite(eg[..., ::-1]) & is_positive_definite(es[..., ::-1])
+            out["jennrich"] = np.where(pd_both, jennrich_statistic(g, s, n1, n2, form=form),
+                                       np.nan)
             out["steiger"] = steiger_statistic(g, s, n1, n2)
     return out
 
@@ -535,6 +542,8 @@ def _statistic_rows(level: str, kind: str, p: int, obs: dict, boot: dict, floor:
             if name == "jennrich":
                 row["note"] = "; ".join(x for x in (f"form={opts['jennrich_form']}",
                                                     row["note"]) if x)
+        if name.startswith("effective_dependence") and not np.isfinite(obs[name]):
+            row["note"] = "undefined: a matrix is not positive definite (see notes)"
         rows.append(row)
 
     return rows
@@ -580,6 +589,18 @@ def _build_comparison(*, level: str, kind: str, names, g: np.ndarray, s: np.ndar
         tests = (n1, n2, opts["jennrich_form"])
 
     sign_mask = _sign_mask(kind, g, draws, n_pair, opts, notes)
+    if correlation and kind in ("polychoric", "correlation"):  # respondent-level matrices
+        for who, mat in (("gold", g), ("simulated", s)):
+            note = positive_definite_note(
+                mat, f"{kind}: the {who} matrix",
+                "its effective dependence is undefined (NaN)"
+                + ("" if tests is None else " and Jennrich's test, which needs two "
+                   "positive-definite matrices, is not computed (NaN)")
+                + "; the pairwise statistics are unaffected. Repair the matrix first "
+                "(popaudit.polychoric(..., pd_repair='nearest'), Higham's nearest correlation "
+                "matrix) and compare the repaired matrices to have them")
+            if note:
+                notes.append(note)
 
     def stat_fn(a, b):
         return _matrix_statistics(a, b, sign_mask=sign_mask, correlation=correlation,
@@ -640,7 +661,9 @@ def _test_pvalue(name: str, obs: float, df: float, method: str, floor_draws, per
     """p-value of a chi-square statistic by the requested reference distribution."""
     if not np.isfinite(obs):
         return {"pvalue": np.nan, "p_method": None,
-                "note": "pooled matrix singular" if name == "jennrich" else "a correlation of +-1"}
+                "note": ("not computed: a matrix (gold, simulated or pooled) is not positive "
+                         "definite (see notes)") if name == "jennrich"
+                else "a correlation of +-1"}
     p_asym = float(stats.chi2.sf(obs, df))
     if method == "auto":
         method = "bootstrap" if floor_draws is not None else "asymptotic"
@@ -651,8 +674,14 @@ def _test_pvalue(name: str, obs: float, df: float, method: str, floor_draws, per
         raise ValueError(f"test_pvalue={method!r} needs Survey inputs and "
                          + ("n_null > 0 with floor='independent'" if method == "bootstrap"
                             else "n_perm > 0"))
-    d = np.asarray(draws, float)
+    d = np.asarray(draws, float).ravel()
+    n_all = d.size
     d = d[np.isfinite(d)]
+    if d.size < max(1, n_all / 2):  # never a p-value from a degenerate reference
+        return {"pvalue": np.nan, "p_method": f"{method} ({d.size} of {n_all})",
+                "note": f"no {method} p-value: only {d.size} of {n_all} resamples give a defined "
+                        "statistic (resampled matrices not positive definite); asymptotic "
+                        f"p = {p_asym:.3g}"}
     pval = resampling_pvalue(np.sum(d >= obs), d.size)
     return {"pvalue": float(pval), "p_method": f"{method} ({d.size})",
             "note": f"asymptotic p = {p_asym:.3g}"}
