@@ -401,3 +401,26 @@ def test_populations_are_compared_on_common_subgroups_and_items(constructed):
     assert "1 subgroup(s) not covered" in msgs and "1 item(s) not covered" in msgs
     assert set(d.per_subgroup["subgroup"]) == set(CELLS[:3])
     assert (d.per_subgroup["n_items"] == P - 1).all()
+
+
+def test_declared_option_positions_reach_the_bootstrap_engine():
+    # the engine calls the metric kernels, so positions count as in subgroup_fidelity
+    rng = np.random.default_rng(3)
+    n = 240
+    items = [pa.Item("A", codes=(1, 2, 3, 4), positions=(0, 1, 3, 2)),
+             pa.Item("B", codes=(1, 2, 3))]
+    df = pd.DataFrame({"A": rng.integers(1, 5, n), "B": rng.integers(1, 4, n),
+                       "sex": rng.choice(["f", "m"], n)})
+    gold = pa.Survey(df, items, demographics=["sex"])
+    sim = pa.Survey(df.assign(A=rng.integers(1, 5, n), B=rng.integers(1, 4, n)), items,
+                    demographics=["sex"])
+    sg = define_subgroups(gold, "sex", min_size=1)
+    metrics = ("accuracy", "nmae", "expected_distance", "w1_norm")
+    for ties, sim_ties in (("any", "average"), ("fractional", "first")):
+        fid = subgroup_fidelity(sg, sim, ties=ties, sim_ties=sim_ties)
+        point, draws, _ = _metric_draws([fid], metrics, n_boot=3, seed=0, resample="both",
+                                        stratify=None, labels=list(sg.labels),
+                                        items=["A", "B"])
+        for mi, m in enumerate(metrics):
+            np.testing.assert_allclose(point[0, mi], fid.metric(m)[list(sg.labels)],
+                                       atol=1e-14, err_msg=m)

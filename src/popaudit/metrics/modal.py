@@ -64,6 +64,8 @@ __all__ = [
     "ModalResult",
     "compare_modes",
     "modal_diversity",
+    "modal_pair_scores",
+    "mode_mask",
     "modes",
 ]
 
@@ -71,11 +73,15 @@ TIE_POLICIES = ("any", "fractional", "strict")
 SIM_TIE_POLICIES = ("average", "first", "unresolved")
 
 
-def _mode_mask(probs: np.ndarray, n_categories: np.ndarray, tie_tol: float) -> np.ndarray:
-    """(..., Kmax) bool: categories within tie_tol of the row maximum (inside K)."""
+def mode_mask(probs: np.ndarray, n_categories, tie_tol: float) -> np.ndarray:
+    """(..., Kmax) bool: the modes, options within ``tie_tol`` of the row maximum (inside K).
+
+    >>> mode_mask(np.array([.4, .4, .2, 0]), 3, 1e-9).tolist()
+    [True, True, False, False]
+    """
     valid = np.arange(probs.shape[-1]) < np.asarray(n_categories)[..., None]
-    pmax = np.where(valid, probs, -np.inf).max(axis=-1, keepdims=True)
-    return valid & (probs >= pmax - tie_tol)
+    # probabilities are 0 beyond K, so the row maximum is the maximum over the valid options
+    return valid & (probs >= probs.max(axis=-1, keepdims=True) - tie_tol)
 
 
 def _first_only(mask: np.ndarray) -> np.ndarray:
@@ -83,6 +89,130 @@ def _first_only(mask: np.ndarray) -> np.ndarray:
     first = mask.argmax(axis=-1)
     np.put_along_axis(out, first[..., None], True, axis=-1)
     return out & mask.any(axis=-1, keepdims=True)
+
+
+def _gold_distance(gmask: np.ndarray, n_categories, ties: str, positions=None,
+                   at=None, n_modes=None) -> np.ndarray:
+    """Distance of options to gold's mode(s) ``gmask`` (..., Kmax): to the nearest one
+    (``ties`` "any", "strict") or the mean over them ("fractional").
+
+    Every option, (..., Kmax) with 0 beyond ``K``; or, with ``at`` (..., 1) option indices,
+    those options only, (...). ``positions`` (..., Kmax): option positions, default unit
+    spacing. ``n_modes``: ``gmask.sum(-1)`` if known. A single mode needs one subtraction
+    per option; only tied rows build the (Kmax, Kmax) distance matrix.
+    """
+    kmax = gmask.shape[-1]
+    first = gmask.argmax(axis=-1)[..., None]
+    if positions is None:  # unit spacing: positions are the option indices
+        pos = np.broadcast_to(np.arange(kmax, dtype=float), gmask.shape)
+        x_mode, x_at = first.astype(float), None if at is None else at.astype(float)
+    else:
+        pos = np.broadcast_to(np.asarray(positions, dtype=float), gmask.shape)
+        x_mode = np.take_along_axis(pos, first, axis=-1)
+        x_at = None if at is None else np.take_along_axis(pos, at, axis=-1)
+    d = np.abs(pos - x_mode) if at is None else np.abs(x_at - x_mode)[..., 0]
+    tied = (gmask.sum(axis=-1) if n_modes is None else n_modes) > 1
+    if tied.any():
+        m, x = gmask[tied], pos[tied]
+        D = np.abs(x[:, :, None] - x[:, None, :])  # D[row, k, l] = |x_k - x_l|
+        if ties == "fractional":
+            rows = (m[:, None, :] * D).sum(axis=-1) / m.sum(axis=-1)[:, None]
+        else:
+            rows = np.where(m[:, None, :], D, np.inf).min(axis=-1)
+        d[tied] = rows if at is None else np.take_along_axis(rows, at[tied], axis=-1)[:, 0]
+    if at is not None:
+        return d
+    return np.where(np.arange(kmax) < np.asarray(n_categories)[..., None], d, 0.0)
+
+
+def modal_pair_scores(p, q, n_categories, *, ties: str = "any", sim_ties: str = "average",
+                      tie_tol: float = 1e-9, positions=None,
+                      metrics=("credit", "distance_error", "expected_distance"),
+                      gold_modes=None, sim_modes=None) -> dict:
+    """Modal metrics of gold / simulated distribution pairs, vectorised over leading axes.
+
+    The one implementation of modal accuracy and the distance-aware errors: used by
+    :func:`compare_modes` on the compared pairs and by the subgroup disparity bootstrap on
+    whole batches of resampled distributions.
+
+    Parameters
+    ----------
+    p, q : ndarray, shape (..., Kmax)
+        Gold and simulated probabilities (zero beyond each item's ``K``); broadcast
+        against each other.
+    n_categories : int or ndarray
+        ``K`` of each pair, broadcast against the leading axes.
+    ties, sim_ties, tie_tol
+        As in :func:`compare_modes`.
+    positions : ndarray, shape (..., Kmax), optional
+        Option positions (:meth:`popaudit.AnswerDistributions.position_matrix`); default unit
+        spacing.
+    metrics : sequence of str
+        The metrics to compute, of ``credit``, ``distance_error``, ``expected_distance``.
+    gold_modes, sim_modes : ndarray of bool, shape (..., Kmax), optional
+        The mode masks of ``p`` / ``q`` (:func:`mode_mask`) when the caller already has them
+        (a bootstrap batch scoring several populations against the same gold draws).
+
+    Returns
+    -------
+    dict of ndarray
+        ``gold_modes``, ``sim_modes`` (bool masks, (..., Kmax)), ``n_gold_modes``,
+        ``n_sim_modes``, ``unresolved_gold``, ``unresolved_sim`` and the metrics asked for
+        (float; the distance metrics are computed for every pair, the caller keeps the
+        ordinal ones).
+
+    Examples
+    --------
+    >>> s = modal_pair_scores(np.array([.4, .4, .2]), np.array([0, .5, .5]), 3,
+    ...                       ties="fractional")
+    >>> float(s["credit"]), float(s["distance_error"]), float(s["expected_distance"])
+    (0.25, 0.5, 0.5)
+    """
+    K = np.asarray(n_categories)
+    gmask = mode_mask(p, K, tie_tol) if gold_modes is None else gold_modes
+    smask = mode_mask(q, K, tie_tol) if sim_modes is None else sim_modes
+    n_g = gmask.sum(axis=-1)
+    n_s = smask.sum(axis=-1)
+    shape = np.broadcast_shapes(n_g.shape, n_s.shape)
+    out = {"gold_modes": gmask, "sim_modes": smask, "n_gold_modes": n_g, "n_sim_modes": n_s,
+           "unresolved_gold": np.broadcast_to(n_g > 1 if ties == "strict" else False, shape),
+           "unresolved_sim": np.broadcast_to(n_s > 1 if sim_ties == "unresolved" else False,
+                                             shape)}
+    pick = None
+    if sim_ties == "first" or not (n_s > 1).any():
+        # one predicted option per pair (the first simulated mode): read values there
+        pick = np.broadcast_to(smask.argmax(axis=-1), shape)[..., None]
+
+        def at(a):
+            a = np.broadcast_to(a, shape + a.shape[-1:])
+            return np.take_along_axis(a, pick, axis=-1)[..., 0].astype(float)
+    else:
+        # every tied simulated mode is a prediction: sum over them, then divide once
+        # (summing 1/n_s n_s times need not give exactly 1)
+        sw, n_sw = smask.astype(float), np.maximum(n_s, 1).astype(float)
+
+        def at(a):
+            return (sw * a).sum(axis=-1) / n_sw
+    if "credit" in metrics:
+        hit = at(gmask)
+        out["credit"] = hit / n_g if ties == "fractional" else hit
+    if {"distance_error", "expected_distance"} & set(metrics):
+        if positions is None:
+            denom = np.maximum(K - 1, 1).astype(float)
+        else:
+            pos = np.asarray(positions, dtype=float)
+            denom = pos.max(axis=-1) - pos.min(axis=-1)
+        if "expected_distance" not in metrics and pick is not None:
+            # the distance at the predicted option only (the same numbers, no (..., Kmax) rows)
+            gm = np.broadcast_to(gmask, shape + gmask.shape[-1:])
+            out["distance_error"] = _gold_distance(gm, K, ties, positions, at=pick,
+                                                   n_modes=np.broadcast_to(n_g, shape)) / denom
+        else:
+            dG = _gold_distance(gmask, K, ties, positions, n_modes=n_g)
+            if "distance_error" in metrics:
+                out["distance_error"] = at(dG) / denom
+            out["expected_distance"] = (q * dG).sum(axis=-1) / denom
+    return out
 
 
 def _code_tuples(mask: np.ndarray, codes: np.ndarray) -> list[tuple[int, ...]]:
@@ -143,7 +273,7 @@ def modes(dist, by: str | Sequence[str] | None = None, *, tie_tol: float = 1e-9
     gg, jj = np.nonzero(dist.has_data)
     p = dist.probs[gg, jj]
     K = dist.n_categories[jj]
-    mask = _mode_mask(p, K, tol)
+    mask = mode_mask(p, K, tol)
     codes = dist.code_matrix()[jj]
     return pd.DataFrame({
         "subgroup": np.asarray(dist.labels, dtype=object)[gg],
@@ -392,42 +522,17 @@ def compare_modes(gold, simulated, by: str | Sequence[str] | None = None, *, tie
     gg, jj = np.nonzero(both)
     p, q = gd.probs[gg, jj], sd.probs[gg, jj]
     K = gd.n_categories[jj]
-    kmax = gd.kmax
     codes = gd.code_matrix()[jj]
     kinds = np.array([it.kind for it in gd.items], dtype=object)[jj].astype(str)
     ordered = kinds != "nominal"
 
-    gmask = _mode_mask(p, K, tol)
-    smask = _mode_mask(q, K, tol)
-    n_g = gmask.sum(axis=-1)
-    n_s = smask.sum(axis=-1)
-    # simulated modes taken as predictions, and how many: sum over them, then divide once
-    # (summing 1/n_s n_s times need not give exactly 1)
-    if sim_ties == "first":
-        sw, n_sw = _first_only(smask).astype(float), np.ones(len(gg))
-    else:
-        sw, n_sw = smask.astype(float), np.maximum(n_s, 1).astype(float)
-    unres_gold = (n_g > 1) if ties == "strict" else np.zeros(len(gg), bool)
-    unres_sim = (n_s > 1) if sim_ties == "unresolved" else np.zeros(len(gg), bool)
+    sc = modal_pair_scores(p, q, K, ties=ties, sim_ties=sim_ties, tie_tol=tol,
+                           positions=gd.position_matrix()[jj] if gd.has_positions else None)
+    gmask, smask = sc["gold_modes"], sc["sim_modes"]
+    n_g, n_s = sc["n_gold_modes"], sc["n_sim_modes"]
+    unres_gold, unres_sim = sc["unresolved_gold"], sc["unresolved_sim"]
     unresolved = unres_gold | unres_sim
-
-    hit = (sw * gmask).sum(axis=-1) / n_sw
-    credit = hit / n_g if ties == "fractional" else hit
-    if gd.has_positions:  # option positions per item: D[pair, k, l] = |x_k - x_l|
-        pos = gd.position_matrix()[jj]
-        D = np.abs(pos[:, :, None] - pos[:, None, :])
-        denom = pos.max(axis=-1) - pos.min(axis=-1)
-    else:  # unit spacing: D[k, l] = |k - l|, the same for every pair
-        pos = np.arange(kmax, dtype=float)
-        D = np.abs(pos[:, None] - pos[None, :])[None]
-        denom = np.maximum(K - 1, 1).astype(float)
-    if ties == "fractional":
-        dG = (gmask[:, None, :] * D).sum(axis=-1) / n_g[:, None]
-    else:
-        dG = np.where(gmask[:, None, :], D, np.inf).min(axis=-1)
-    dG = np.where(np.arange(kmax)[None, :] < K[:, None], dG, 0.0)
-    dist_err = (sw * dG).sum(axis=-1) / n_sw / denom
-    exp_dist = (q * dG).sum(axis=-1) / denom
+    credit, dist_err, exp_dist = sc["credit"], sc["distance_error"], sc["expected_distance"]
 
     reason = np.full(len(gg), "", dtype=object)
     reason[unres_gold] = "gold tie"
@@ -613,7 +718,7 @@ def modal_diversity(dist, strata=None, *, ties: str = "fractional", tie_tol: flo
     rows, skipped, summ = [], [], []
     for name, d in _resolve_strata(dist, strata):
         K = d.n_categories
-        mask = _mode_mask(d.probs, K[None, :], tol) & d.has_data[:, :, None]
+        mask = mode_mask(d.probs, K[None, :], tol) & d.has_data[:, :, None]
         n_modes = mask.sum(axis=-1)
         tied = n_modes > 1
         if ties == "fractional":

@@ -76,6 +76,7 @@ from popaudit._inference import (
 )
 from popaudit._inference import warn as _warn
 from popaudit.metrics.marginal import js_distance, total_variation, w1_ordinal
+from popaudit.metrics.modal import modal_pair_scores, mode_mask
 from popaudit.subgroups.definition import (
     FIDELITY_METRICS,
     HIGHER_IS_BETTER,
@@ -163,127 +164,38 @@ def disparity_statistics(values, *, higher_is_better: bool = True, ddof: int = 0
 
 
 # ---------------------------------------------------------------------------------------------
-# vectorised pair metrics (same formulas as popaudit.metrics.modal / popaudit.metrics.marginal)
+# pair metrics: the kernels of popaudit.metrics, on whole batches of draws
 # ---------------------------------------------------------------------------------------------
-def _nearest_distance(mask: np.ndarray) -> np.ndarray:
-    """Distance from each position to the nearest True position along the last axis."""
-    kmax = mask.shape[-1]
-    pos = np.arange(kmax, dtype=float)
-    last = np.maximum.accumulate(np.where(mask, pos, -np.inf), axis=-1)
-    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(mask, pos, np.inf), -1), axis=-1), -1)
-    return np.minimum(pos - last, nxt - pos)
+#: fidelity metric -> the key of :func:`popaudit.metrics.modal.modal_pair_scores`
+_MODAL_KEYS = {"accuracy": "credit", "nmae": "distance_error",
+               "expected_distance": "expected_distance"}
 
 
-def _mean_distance(mask: np.ndarray) -> np.ndarray:
-    """Mean distance from each position to the True positions along the last axis."""
-    kmax = mask.shape[-1]
-    pos = np.arange(kmax, dtype=float)
-    m = mask.astype(float)
-    c0 = np.cumsum(m, axis=-1)
-    c1 = np.cumsum(m * pos, axis=-1)
-    t0, t1 = c0[..., -1:], c1[..., -1:]
-    below = pos * c0 - c1
-    above = (t1 - c1) - pos * (t0 - c0)
-    return (below + above) / np.maximum(t0, 1.0)
-
-
-class _Gold:
-    """Gold modes of a batch of distributions ``p`` (..., P, Kmax) under a tie policy."""
-
-    def __init__(self, p, K, ties, tol):
-        kmax = p.shape[-1]
-        self.valid = np.arange(kmax) < K[:, None]
-        # padding and empty cells hold zeros, which never beat a valid maximum
-        self.first = p.argmax(axis=-1)
-        pmax = np.take_along_axis(p, self.first[..., None], axis=-1)
-        self.mask = self.valid & (p >= pmax - tol)
-        self.n = self.mask.sum(axis=-1)
-        self.tied = self.n > 1
-        self.ties = ties
-        self._dist = None
-
-    def _tied_distance(self, mask):
-        return _mean_distance(mask) if self.ties == "fractional" else _nearest_distance(mask)
-
-    def distance(self) -> np.ndarray:
-        """(..., P, Kmax) distance of every position to gold (min or mean over tied modes)."""
-        if self._dist is None:
-            pos = np.arange(self.mask.shape[-1], dtype=float)
-            d = np.abs(pos - self.first[..., None])
-            if self.tied.any():
-                d[self.tied] = self._tied_distance(self.mask[self.tied])
-            self._dist = np.where(self.valid, d, 0.0)
-        return self._dist
-
-    def distance_at(self, idx: np.ndarray) -> np.ndarray:
-        """Distance to gold of position ``idx`` (broadcast against the pairs)."""
-        idx = np.broadcast_to(idx, self.first.shape)
-        d = np.abs(idx - self.first).astype(float)
-        if self.tied.any():
-            full = self._tied_distance(self.mask[self.tied])
-            d[self.tied] = np.take_along_axis(full, idx[self.tied][:, None], axis=-1)[:, 0]
-        return d
-
-
-class _Sim:
-    """Simulated modes of ``q`` (..., P, Kmax) and the prediction weights of a tie policy."""
-
-    def __init__(self, q, K, sim_ties, tol):
-        valid = np.arange(q.shape[-1]) < K[:, None]
-        self.first = q.argmax(axis=-1)
-        qmax = np.take_along_axis(q, self.first[..., None], axis=-1)
-        self.mask = valid & (q >= qmax - tol)
-        self.n = self.mask.sum(axis=-1)
-        # a single predicted position per pair: score by gathering, not by summing over K
-        self.single = sim_ties == "first" or not (self.n > 1).any()
-        if sim_ties == "first":
-            self.first = self.mask.argmax(axis=-1)
-        self.weights = None if self.single else self.mask / np.maximum(self.n, 1)[..., None]
-
-
-def _pair_scores(p, q, K, ordinal, metrics, ties, sim_ties, tol, gold=None, sim=None) -> dict:
+def _pair_scores(p, q, K, ordinal, metrics, ties, sim_ties, tol, positions=None,
+                 modes=(None, None)) -> dict:
     """Metric values and applicability for pairs, any leading shape; last two axes (P, Kmax).
 
-    ``gold`` / ``sim``: precomputed :class:`_Gold` for ``p`` / :class:`_Sim` for ``q``.
+    The metric kernels themselves (:func:`~popaudit.metrics.modal.modal_pair_scores`, the
+    marginal distances): each subgroup x item value is the one
+    :func:`~popaudit.subgroups.definition.subgroup_fidelity` reports. ``modes``: the gold and
+    simulated mode masks when already known (shared by the populations of a batch).
     """
     out = {}
-    if {"accuracy", "nmae", "expected_distance"} & set(metrics):
-        g = _Gold(p, K, ties, tol) if gold is None else gold
-        sm = _Sim(q, K, sim_ties, tol) if sim is None else sim
-        shape = np.broadcast_shapes(g.n.shape, sm.n.shape)
-        unresolved = np.zeros(shape, dtype=bool)
-        if ties == "strict":
-            unresolved |= g.tied
-        if sim_ties == "unresolved":
-            unresolved |= sm.n > 1
-        resolved = ~unresolved
-        denom = np.maximum(K - 1, 1).astype(float)
-        if "accuracy" in metrics:
-            if sm.single:
-                idx = np.broadcast_to(sm.first, shape)[..., None]
-                hit = np.take_along_axis(np.broadcast_to(g.mask, shape + g.mask.shape[-1:]),
-                                         idx, axis=-1)[..., 0].astype(float)
-            else:
-                hit = (sm.weights * g.mask).sum(axis=-1)
-            out["accuracy"] = (hit / g.n if ties == "fractional" else hit, resolved)
-        ok = resolved & ordinal
-        if "nmae" in metrics:
-            if sm.single:
-                err = g.distance_at(np.broadcast_to(sm.first, shape)) if shape == g.n.shape \
-                    else np.take_along_axis(np.broadcast_to(g.distance(), shape + (p.shape[-1],)),
-                                            np.broadcast_to(sm.first, shape)[..., None],
-                                            axis=-1)[..., 0]
-            else:
-                err = (sm.weights * g.distance()).sum(axis=-1)
-            out["nmae"] = (err / denom, ok)
-        if "expected_distance" in metrics:
-            out["expected_distance"] = ((q * g.distance()).sum(axis=-1) / denom, ok)
+    if set(_MODAL_KEYS) & set(metrics):
+        sc = modal_pair_scores(p, q, K, ties=ties, sim_ties=sim_ties, tie_tol=tol,
+                               positions=positions,
+                               metrics=[_MODAL_KEYS[m] for m in _MODAL_KEYS if m in metrics],
+                               gold_modes=modes[0], sim_modes=modes[1])
+        resolved = ~(sc["unresolved_gold"] | sc["unresolved_sim"])
+        for m, key in _MODAL_KEYS.items():
+            if m in metrics:
+                out[m] = (sc[key], resolved if m == "accuracy" else resolved & ordinal)
     marg = {"w1_norm", "representativeness", "js_distance", "total_variation"} & set(metrics)
     if marg:
         p, q = np.broadcast_arrays(p, q)
         every = np.ones(p.shape[:-1], dtype=bool)
         if {"w1_norm", "representativeness"} & marg:
-            w1 = w1_ordinal(p, q, np.maximum(K, 2))
+            w1 = w1_ordinal(p, q, np.maximum(K, 2), positions=positions)
             ok = np.broadcast_to(ordinal, w1.shape)
             if "w1_norm" in metrics:
                 out["w1_norm"] = (w1, ok)
@@ -353,12 +265,11 @@ class _Side:
             self.w = np.asarray(survey.weights_or_ones(), dtype=float)
             self.cells = cells
 
-    def modes(self, K, sim_ties, tol) -> _Sim:
-        """Modes of the fixed distributions (computed once)."""
-        key = (sim_ties, tol)
-        if getattr(self, "_modes_key", None) != key:
-            self._modes = _Sim(self.probs[None], K, sim_ties, tol)
-            self._modes_key = key
+    def modes(self, K, tol) -> np.ndarray:
+        """Mode mask of the fixed distributions (computed once per tolerance)."""
+        if getattr(self, "_modes_tol", None) != tol:
+            self._modes = mode_mask(self.probs[None], K, tol)
+            self._modes_tol = tol
         return self._modes
 
     def draw(self, rng, b):
@@ -444,6 +355,8 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
     gold = fids[0].gold.select(items=items, subgroups=labels)
     K = gold.n_categories
     ordinal = np.array([it.kind != "nominal" for it in gold.items])
+    positions = gold.position_matrix() if gold.has_positions else None
+    modal = bool(set(_MODAL_KEYS) & set(metrics))
     G, P = len(labels), len(items)
     rng = np.random.default_rng(seed)
     gold_rng, item_rng, *sim_rngs = rng.spawn(2 + len(fids))
@@ -468,14 +381,16 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
         b = max(pg.shape[0], iw.shape[0])
         vals = np.full((len(fids), len(metrics), b, G), np.nan)
         cnts = np.zeros((len(fids), len(metrics), b, G))
-        modes = {}
+        gold_modes = {}  # gold's mode masks of this batch, per tie tolerance
         for a, (f, side) in enumerate(zip(fids, sims)):
             ps, hs = (side.probs[None], side.has[None]) if point else side.draw(sim_rngs[a], b)
-            if (f.ties, f.tie_tol) not in modes:
-                modes[(f.ties, f.tie_tol)] = _Gold(pg, K, f.ties, f.tie_tol)
-            sim_modes = side.modes(K, f.sim_ties, f.tie_tol) if side.fixed else None
+            modes = (None, None)
+            if modal:
+                if f.tie_tol not in gold_modes:
+                    gold_modes[f.tie_tol] = mode_mask(pg, K, f.tie_tol)
+                modes = (gold_modes[f.tie_tol], side.modes(K, f.tie_tol) if side.fixed else None)
             sc = _pair_scores(pg, ps, K, ordinal, metrics, f.ties, f.sim_ties, f.tie_tol,
-                              gold=modes[(f.ties, f.tie_tol)], sim=sim_modes)
+                              positions=positions, modes=modes)
             both = hg & hs
             for m_i, m in enumerate(metrics):
                 v, ok = sc[m]
@@ -490,7 +405,8 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
     point, n_items = scores(gold.probs[None], gold.has_data[None], np.ones((1, P)), point=True)
     B = n_boot if _counts is None else _counts[0].shape[0]
     draws = np.empty((len(fids), len(metrics), B, G))
-    per_draw = G * P * gold.kmax * max(2, len(fids))
+    # declared option positions: the modal distances go through a (Kmax, Kmax) matrix per pair
+    per_draw = G * P * gold.kmax * max(2, len(fids)) * (1 if positions is None else gold.kmax)
     step = max(1, _BATCH_CELLS // per_draw)
     for s0 in range(0, B, step):
         b = min(step, B - s0)
