@@ -20,7 +20,8 @@ regression approach. *Cancer Research* 27, 209-220.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from popaudit._inference import (
     adjust_pvalues,
     check_correlation_matrix,
     resampling_pvalue,
+    resolve_seed,
     with_x64,
 )
 from popaudit._kernels import resample as _rs
@@ -69,6 +71,11 @@ class CorrelationTest:
         The sample sizes used ``(n1, n2)`` (Mantel: ``(n_permutations,)``).
     note : str or None
         Why a value is undefined, or a caveat.
+    settings : dict
+        The options used (``n1``, ``n2``, ``form``; Mantel: ``n_perm``, ``method``,
+        ``alternative`` and the integer ``seed`` of random permutations).
+    notes : tuple of str
+        ``note`` as a tuple (empty when there is none), as every result has.
     """
 
     name: str
@@ -79,6 +86,12 @@ class CorrelationTest:
     null_hypothesis: str
     n: tuple[float, ...] = ()
     note: str | None = None
+    settings: Mapping = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.note and not self.notes:
+            object.__setattr__(self, "notes", (self.note,))
 
     def to_frame(self) -> pd.DataFrame:
         """One-row tidy table."""
@@ -239,7 +252,8 @@ def jennrich_test(r1, r2, n1, n2, *, form: str = "jennrich1970") -> CorrelationT
     else:
         pval = float(stats.chi2.sf(stat, df))
     return CorrelationTest("jennrich", stat, df, pval, "asymptotic",
-                           "the two population correlation matrices are equal", (n1, n2), note)
+                           "the two population correlation matrices are equal", (n1, n2), note,
+                           settings={"n1": n1, "n2": n2, "form": form})
 
 
 def steiger_test(r1, r2, n1, n2) -> CorrelationTest:
@@ -286,7 +300,8 @@ def steiger_test(r1, r2, n1, n2) -> CorrelationTest:
     if np.any(np.abs(a[iu]) >= 1) or np.any(np.abs(b[iu]) >= 1):
         note = "a correlation of +-1 makes its Fisher z infinite"
     return CorrelationTest("steiger", stat, df, float(stats.chi2.sf(stat, df)), "asymptotic",
-                           "the two population correlation matrices are equal", (n1, n2), note)
+                           "the two population correlation matrices are equal", (n1, n2), note,
+                           settings={"n1": n1, "n2": n2})
 
 
 def _mantel_vectors(a: np.ndarray, b: np.ndarray, method: str):
@@ -324,8 +339,11 @@ def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
         Correlation between the upper triangles.
     alternative : {"greater", "two-sided", "less"}
         ``"greater"`` (default) tests for positive association.
-    seed : int or numpy.random.Generator, optional
-        Seed of the permutations.
+    seed : int, numpy.random.Generator or None
+        Seed of the permutations. An integer or None is recorded in ``settings["seed"]``
+        (None there when the permutations are enumerated); a Generator is used as it is
+        (the caller's stream, e.g. :func:`~popaudit.compare_correlations`, which records
+        its own integer seed) and recorded as None.
 
     Returns
     -------
@@ -365,11 +383,15 @@ def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
     x, bt, iu = _mantel_vectors(a, b, method)
     obs = float(_rs.mantel_statistics(x, bt, np.arange(p)[None, :], iu)[0])
     exact = math.factorial(p) <= n_perm
+    seed_value = None
     if exact:
         perms = _rs.all_permutations(p)
         null = _rs.mantel_statistics(x, bt, perms, iu)
     else:
-        rng = np.random.default_rng(seed)
+        if isinstance(seed, np.random.Generator):
+            rng = seed
+        else:
+            rng, seed_value = resolve_seed(seed)
         null = _rs.mantel_statistics(x, bt, _rs.random_permutations(rng, n_perm, p), iu)
     tol = 1e-12  # ties of floating-point equal statistics count as "as extreme"
     if alternative == "greater":
@@ -388,7 +410,9 @@ def mantel_test(a, b, *, n_perm: int = 999, method: str = "pearson",
         pval = float("nan")
     return CorrelationTest("mantel", obs, None, float(pval), "exact" if exact else "permutation",
                            "no association between the two matrices",
-                           (float(null.size),), note)
+                           (float(null.size),), note,
+                           settings={"n_perm": n_perm, "method": method,
+                                     "alternative": alternative, "seed": seed_value})
 
 
 def pairwise_difference_tests(r1, r2, *, se_diff=None, n1=None, n2=None,
