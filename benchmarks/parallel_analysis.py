@@ -73,7 +73,7 @@ def main() -> None:
     res = None
     for i in range(1 + args.repeat):
         t0 = time.perf_counter()
-        res = pa.structure.factors.parallel_analysis(survey, n_draws=args.draws, seed=i,
+        res = pa.structure.factors.parallel_analysis(survey, n_null=args.draws, seed=i,
                                            batch_size=args.batch_size)
         rows.append(("popaudit cold" if i == 0 else f"popaudit warm #{i}",
                      time.perf_counter() - t0))
