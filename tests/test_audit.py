@@ -182,3 +182,17 @@ def test_seed_none_records_the_integer_that_reproduces(gold):
     b = audit(gold, {"s": sim}, structure=False, cultural_map=False, seed=a.settings["seed"])
     assert isinstance(a.settings["seed"], int)
     pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_audit_subgroups_get_the_minimum_cell_size_and_n():
+    """A subgroup below define_subgroups' minimum cell size (30) is not scored in the
+    marginal and modal components; the report says which, and every row carries n."""
+    gold = pa.datasets.wvs_like(n=400, seed=0)          # Q289 = 1: 24 respondents
+    sim = pa.datasets.shuffled(gold, seed=1)
+    with pytest.warns(UserWarning, match="warning"):
+        rep = pa.audit(gold, {"s": sim}, by=["Q289"], structure=False, cultural_map=False)
+    assert any("below the minimum cell size 30 excluded" in n and "'Q289=1' (n=24 in gold"
+               in n for n in rep.notes)
+    rows = rep.table[rep.table["component"].isin(["marginal", "modal"])]
+    assert "Q289=1" not in set(rows["subgroup"]) and "Q289=0" in set(rows["subgroup"])
+    assert rows["n"].notna().all()

@@ -661,8 +661,8 @@ def _test_pvalue(name: str, obs: float, df: float, method: str, floor_draws, per
     """p-value of a chi-square statistic by the requested reference distribution."""
     if not np.isfinite(obs):
         return {"pvalue": np.nan, "p_method": None,
-                "note": ("not computed: a matrix (gold, simulated or pooled) is not positive "
-                         "definite (see notes)") if name == "jennrich"
+                "note": ("undefined: a matrix (gold, simulated or pooled) is singular or not "
+                         "positive definite (see notes)") if name == "jennrich"
                 else "a correlation of +-1"}
     p_asym = float(stats.chi2.sf(obs, df))
     if method == "auto":
