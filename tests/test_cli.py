@@ -66,6 +66,12 @@ def test_demo_writes_folder(tmp_path, capsys):
     for name in ("results.csv", "summary.json", "report.html", "subgroup_nmae.png",
                  "polychoric_shuffled.png", *AUDIT_FIGURES):
         assert (out / name).exists(), name
+    # a page that opens fast: figures embedded, the full table only in results.csv
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert (out / "report.html").stat().st_size < 3_000_000
+    assert page.index("id='scorecard'") < page.index("id='marginal'")
+    assert page.count("data:image/png;base64,") == len(list(out.glob("*.png")))
+    assert (out / "summary.json").stat().st_size < 200_000
     printed = capsys.readouterr().out
     assert "modal accuracy" in printed and "shuffled" in printed
     summary = json.loads((out / "summary.json").read_text())

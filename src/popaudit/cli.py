@@ -208,20 +208,31 @@ def _out_folder(value: str, writes: str) -> Path:
 # Writing results
 # ---------------------------------------------------------------------------
 
-def _write_report(rep, out: Path, figures: dict) -> dict[str, str]:
+def _write_report(rep, out: Path, figures: dict) -> list[str]:
+    """results.csv (+ .parquet), summary.json, one PNG per figure, report.html; the names."""
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
+    written = ["results.csv"]
     rep.to_csv(out / "results.csv")
+    try:
+        rep.to_parquet(out / "results.parquet")
+        written.append("results.parquet")
+    except ImportError:  # pyarrow is optional (popaudit[io])
+        pass
     rep.to_json(out / "summary.json")
-    files = {}
+    pngs = {}
     for name, fig in figures.items():
         path = out / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
-        files[name.replace("_", " ")] = path.name
-    rep.to_html(out / "report.html", figures=files)
-    return files
+        pngs[name] = path
+    files = {"full table": "results.csv"}
+    if "results.parquet" in written:
+        files["full table, Parquet"] = "results.parquet"
+    files["headline numbers"] = "summary.json"
+    rep.to_html(out / "report.html", figures=pngs, files=files)
+    return [*written, "summary.json", "report.html", *(p.name for p in pngs.values())]
 
 
 def _summary_text(rep) -> str:
@@ -246,70 +257,33 @@ def _summary_text(rep) -> str:
     return text
 
 
-def _figures(gold, sims: dict, rep) -> dict:
-    """The figures of an audit (demo and ``popaudit audit`` alike), from its results."""
-    from popaudit import plots
-    from popaudit.data.distributions import answer_distributions
-    from popaudit.data.survey import Survey
-
-    figs = {}
-    surveys = {name: s for name, s in sims.items() if isinstance(s, Survey)}
-    gd = answer_distributions(gold)
-    figs["marginals"] = plots.plot_marginals(
-        gd, {name: answer_distributions(s) for name, s in surveys.items()})
-    marg = {name: rep.results[("marginal", name)] for name in sims
-            if ("marginal", name) in rep.results}
-    if marg:
-        figs["marginal_distance"] = plots.plot_marginal_distance(marg, "js_distance").figure
-    per_sub = {name: rep.results[("modal", name)].per_subgroup for name in sims
-               if ("modal", name) in rep.results}
-    if per_sub and any(df["subgroup"].nunique() > 1 for df in per_sub.values()):
-        by = " x ".join(rep.settings.get("by", [])) or "subgroup"
-        ax = plots.plot_subgroup_metric(per_sub, "accuracy")
-        ax.figure.suptitle(f"Modal accuracy by subgroup ({by})", fontsize=10)
-        figs["modal_accuracy_by_subgroup"] = ax.figure
-    disp = rep.results.get(("disparity", "all"))
-    if disp is not None:
-        per = disp.per_subgroup
-        names = list(dict.fromkeys(per["population"]))[:2]
-        two = {name: per[per["population"] == name] for name in names}
-        for metric in ("accuracy", "nmae"):
-            ax = plots.plot_subgroup_metric(two, metric, value="value", ci=("ci_low", "ci_high"))
-            ax.figure.suptitle(f"Study A subgroups: {metric} with bootstrap CIs", fontsize=10)
-            figs[f"subgroup_{metric}"] = ax.figure
-    structural = {name: rep.results[("structure", name)] for name in sims
-                  if ("structure", name) in rep.results}
-    for name, cmp in structural.items():
-        figs[f"polychoric_{name}"] = plots.plot_correlation_heatmaps(
-            cmp.gold, cmp.sim, titles=("gold", name, f"{name} - gold"))
-    if structural:
-        ax = plots.plot_noise_floor(structural, "rmse")
-        ax.set_title("Polychoric RMSE against gold's noise floor")
-        figs["noise_floor_rmse"] = ax.figure
-    cm = rep.results.get(("cultural_map", "all"))
-    if cm is not None:
-        figs["cultural_map"] = plots.plot_cultural_map(cm, subgroups=False).figure
-        figs["iw_loadings"] = plots.plot_loadings(cm.gold_loadings, cm.simulated_loadings)
-    return figs
-
-
 def _notes(caught, rep=None) -> list[str]:
-    """The report's notes and the warnings raised during a command: first lines, each once."""
-    lines = [str(n) for n in getattr(rep, "notes", ())]
-    lines += [str(w.message) for w in caught]
+    """The report's notes and the other warnings of a command: first lines, each once.
+
+    ``audit`` collects the warnings raised inside it into ``report.notes`` and then warns
+    that it did (and repeats its failures); those repeats are not printed again.
+    """
+    lines = [str(n).removeprefix("warning: ") for n in getattr(rep, "notes", ())]
+    known = set(lines)
+    for w in caught:
+        msg = str(w.message)
+        if "they are in report.notes" in msg or msg.split("; ")[0] in known:
+            continue
+        lines.append(msg)
     return list(dict.fromkeys(line.splitlines()[0] for line in lines if line.strip()))
 
 
 def _finish(rep, out: Path, figs: dict, caught, elapsed: float) -> None:
     files = _write_report(rep, out, figs)
     print(_summary_text(rep))
+    if hasattr(rep, "overview"):
+        print("\n" + rep.overview())
     notes = _notes(caught, rep)
     if notes:
         print("\nnotes:")
         for note in notes:
             print(f"  - {note}")
-    print(f"\nwrote {out}/: results.csv ({len(rep.table)} rows), summary.json, report.html"
-          + "".join(f", {f}" for f in files.values()))
+    print(f"\nwrote {out}/ ({len(rep.table)} result rows): {', '.join(files)}")
     print(f"done in {elapsed:.1f} s")
 
 
@@ -336,7 +310,7 @@ def cmd_demo(args) -> int:
         rep = audit(gold, sims, by=by, subgroups=subgroups, seed=args.seed,
                     n_boot=args.n_boot, n_null=args.n_boot, progress=say)
         say("drawing figures")
-        figs = _figures(gold, sims, rep)
+        figs = rep.figures(gold, sims)
     print(f"popaudit demo: synthetic WVS-like gold, n = {gold.n_respondents}, "
           f"{gold.n_items} items; subgroups by {' x '.join(by)}; study A subgroups: "
           f"{int(subgroups.table['kept'].sum())} kept")
@@ -365,7 +339,7 @@ def cmd_audit(args) -> int:
                     n_null=args.n_boot, structure=not args.no_structure,
                     factors=args.factors, progress=say)
         say("drawing figures")
-        figs = _figures(gold, sims, rep)
+        figs = rep.figures(gold, sims)
     _finish(rep, out, figs, caught, time.perf_counter() - t0)
     return 0
 
