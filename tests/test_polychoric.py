@@ -392,3 +392,42 @@ def test_on_insufficient_nan_leaks_no_foreign_warning():
         pa.polychoric_batch(np.stack([codes, codes]), None, n_categories=[3, 3],
                             on_insufficient="nan")
     assert np.isnan(r.corr.loc["a", "b"]) and "rho: none estimable" in text
+
+
+_DEVICES_CHILD = """
+import sys, numpy as np, jax
+import popaudit as pa
+rng = np.random.default_rng(3)
+z = rng.multivariate_normal(np.zeros(5), 0.5 * np.eye(5) + 0.5, size=400)
+x = np.digitize(z, [-0.8, 0.0, 0.9])
+x[rng.random(x.shape) < 0.05] = -1
+boot = rng.multinomial(400, np.full(400, 1 / 400), size=13)
+perm = np.stack([np.column_stack([x[:, 0], x[rng.permutation(400), 1:]]) for _ in range(7)])
+sw = rng.uniform(0.5, 2.0, 400)
+np.savez(sys.argv[1], devices=len(jax.devices()),
+         boot=pa.polychoric_batch(x, boot), perm=pa.polychoric_batch(perm),
+         weighted=pa.polychoric_batch(x, boot * sw),
+         units=pa.polychoric_batch(x, boot, batch_chunk=3))
+"""
+
+
+def test_batch_on_two_devices_gives_the_same_bits(tmp_path):
+    """Draws spread over two (CPU) devices: bit-identical to one device, for bootstrap
+    counts, permuted codes, float weights and several units of draws per device."""
+    import os
+    import subprocess
+    import sys
+
+    out = {}
+    for n_dev in (1, 2):
+        env = dict(os.environ, JAX_PLATFORMS="cpu",
+                   XLA_FLAGS=f"--xla_force_host_platform_device_count={n_dev}")
+        path = tmp_path / f"d{n_dev}.npz"
+        subprocess.run([sys.executable, "-c", _DEVICES_CHILD, str(path)], env=env, check=True,
+                       capture_output=True)
+        out[n_dev] = np.load(path)
+    assert int(out[1]["devices"]) == 1 and int(out[2]["devices"]) == 2
+    for key in ("boot", "perm", "weighted", "units"):
+        assert np.isfinite(out[1][key]).all()
+        np.testing.assert_array_equal(out[2][key], out[1][key], err_msg=key)
+    np.testing.assert_array_equal(out[1]["units"], out[1]["boot"])

@@ -167,19 +167,25 @@ def _aval(x) -> str:
     return repr(x)
 
 
-def load_or_compile(jitted, name: str, args: tuple, kwargs: dict, static: dict):
+def load_or_compile(jitted, name: str, args: tuple, kwargs: dict, static: dict, device=None):
     """``jitted.lower(*args, **kwargs, **static).compile()``, stored in the cache folder.
 
     ``args`` / ``kwargs`` are example arrays (their shapes and dtypes are the key),
     ``static`` the static keyword arguments. The result is called with ``*args,
     **kwargs`` of the same shapes. The first call in a process loads the stored
     executable (no tracing, no compilation); later calls reuse it from memory.
+    ``device``: the device the program runs on (default: JAX's default device); one
+    program per device, all compiled from the same lowering, so all give the same bits.
     """
     import jax
 
-    key_parts = [_FORMAT, name, *map(_aval, args), *(f"{k}={_aval(v)}" for k, v in sorted(kwargs.items())),
+    if device is not None and device == jax.devices()[0]:
+        device = None
+    key_parts = [_FORMAT, name, *map(_aval, args),
+                 *(f"{k}={_aval(v)}" for k, v in sorted(kwargs.items())),
                  *(f"{k}={v!r}" for k, v in sorted(static.items())),
-                 f"x64={jax.config.jax_enable_x64}"]
+                 f"x64={jax.config.jax_enable_x64}",
+                 f"device={'default' if device is None else device.id}"]
     mem_key = "|".join(key_parts)
     prog = _programs.get(mem_key)
     if prog is not None:
@@ -196,12 +202,12 @@ def load_or_compile(jitted, name: str, args: tuple, kwargs: dict, static: dict):
                 with open(path, "rb") as fh:
                     blob, in_tree, out_tree = pickle.load(fh)
                 prog = _Loaded(se.deserialize_and_load(blob, in_tree, out_tree), path,
-                               (jitted, args, kwargs, static), mem_key)
+                               (jitted, args, kwargs, static, device), mem_key)
                 stats["loaded"] += 1
             except Exception:  # noqa: BLE001 - any stale or broken file: compile again
                 prog = None
     if prog is None:
-        prog, fresh = _compile_fresh(jitted, args, kwargs, static)
+        prog, fresh = _compile_fresh(jitted, args, kwargs, static, device)
         stats["compiled"] += 1
         if path is not None and fresh:
             _store(prog, path)
@@ -235,7 +241,7 @@ class _Loaded:
         return out
 
 
-def _compile_fresh(jitted, args, kwargs, static):
+def _compile_fresh(jitted, args, kwargs, static, device=None):
     """Compile; also say whether XLA compiled it (rather than JAX's persistent cache).
 
     An executable that JAX loaded from its persistent cache serialises into a blob that
@@ -243,6 +249,7 @@ def _compile_fresh(jitted, args, kwargs, static):
     freshly compiled programs are stored. JAX's cache does not keep them either (minimum
     compile time raised for this compilation): the stored executable is their cache.
     """
+    import jax
     import jax.monitoring as mon
     from jax._src import config as jcfg
 
@@ -255,6 +262,8 @@ def _compile_fresh(jitted, args, kwargs, static):
 
     mon.register_event_listener(listener)
     try:
+        if device is not None:  # committed to the device: the program runs there
+            args, kwargs = jax.device_put((args, kwargs), device)
         with jcfg.persistent_cache_min_compile_time_secs(1e9):
             prog = jitted.lower(*args, **kwargs, **static).compile()
     finally:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from popaudit import _jaxcache
+from popaudit import _jaxcache, _settings
 from popaudit._inference import renamed_attribute, with_x64
 from popaudit._inference import warn as _warn
 from popaudit._kernels import polychoric as _k
@@ -423,11 +423,13 @@ def _stage(name: str | None = None) -> None:
 _PAIR_CHUNK = 256
 
 
-def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds):
+def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds, devices=None):
     """:func:`_k.fit_pairs` over fixed-size chunks of pairs (the last one padded).
 
     The loop runs over chunks of ``_PAIR_CHUNK`` pairs, each solved vectorised;
-    padding pairs have empty tables and are skipped by the kernel.
+    padding pairs have empty tables and are skipped by the kernel. With several
+    ``devices`` the chunks are spread over them (the same chunks as on one device,
+    so the same results).
     """
     M, K = tab.shape[0], tab.shape[-1]
     C = _PAIR_CHUNK
@@ -457,14 +459,17 @@ def _fit_in_chunks(tab, tr, tc, n_row, n_col, correct, *, pair_thresholds):
     # numpy scalars, not jnp: an eager JAX op would compile a small program of its own
     corr = np.asarray(correct, tab.dtype)
     pt = np.asarray(bool(pair_thresholds))
-    # one compiled program per (Kmax, dtype), stored across sessions: a new process loads
-    # it without tracing or compiling
-    fit = _jaxcache.load_or_compile(_k.fit_pairs, "fit_pairs",
-                                    (tab[:C], tr[:C], tc[:C], n_row[:C], n_col[:C], corr),
-                                    {"pair_thresholds": pt}, {"pair_chunk": C})
-    parts = [fit(tab[s:s + C], tr[s:s + C], tc[s:s + C], n_row[s:s + C], n_col[s:s + C], corr,
-                 pair_thresholds=pt)
-             for s in range(0, n_chunks * C, C)]
+    # one compiled program per (Kmax, dtype) and device, stored across sessions: a new
+    # process loads it without tracing or compiling. Chunk i runs on device i mod D: the
+    # calls are dispatched asynchronously, so all devices work at once, and each chunk
+    # meets the same program whatever the number of devices (the same bits)
+    fits = [_jaxcache.load_or_compile(_k.fit_pairs, "fit_pairs",
+                                      (tab[:C], tr[:C], tc[:C], n_row[:C], n_col[:C], corr),
+                                      {"pair_thresholds": pt}, {"pair_chunk": C}, device=d)
+            for d in (devices or (None,))]
+    parts = [fits[i % len(fits)](tab[s:s + C], tr[s:s + C], tc[s:s + C], n_row[s:s + C],
+                                 n_col[s:s + C], corr, pair_thresholds=pt)
+             for i, s in enumerate(range(0, n_chunks * C, C))]
     out = {k: np.concatenate([np.asarray(q[k]) for q in parts])[:M]
            for k in ("rho", "info", "status")}
     _stage("Newton iterations (likelihood on the threshold grid)")
@@ -870,7 +875,8 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
 def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "float64",
                      correct: float = 0.0, thresholds: Literal["item", "pair"] = "item",
                      min_pairs: int = 1, on_insufficient: Literal["raise", "nan"] = "raise",
-                     batch_chunk: int | None = None) -> np.ndarray:
+                     batch_chunk: int | None = None,
+                     memory_limit: int | str | None = None) -> np.ndarray:
     """Polychoric matrices of many resamples of one data set, in one computation.
 
     Parameters
@@ -889,7 +895,12 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
         (an element where a pair cannot be estimated, e.g. an item constant in
         the resample, raises naming the element and the pair, or gives NaN).
     batch_chunk : int, optional
-        Elements vmapped together (memory bound); default chosen from the size.
+        Elements computed together on one device (rounded up to a power of two);
+        default: as many as ``memory_limit`` allows.
+    memory_limit : int or str, optional
+        Memory budget of the working arrays (e.g. ``"2GiB"``; default the
+        ``memory_limit`` setting, see :func:`popaudit.set_options`): the draws are
+        processed in units sized to stay under it.
 
     Returns
     -------
@@ -905,7 +916,10 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     the one-hot matrix of shared codes is built once); the pairs of all its
     elements then go through the same Newton kernel as :func:`polychoric`, in
     fixed chunks of pairs. There is no Python loop over draws or pairs.
-    Weights are used as in :func:`polychoric` (rescaled within each pair to the
+    With several devices (GPUs, or CPU devices from
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N``) the units of draws
+    and the chunks of pairs are spread over all of them; the results are the
+    same bits as on one device. Weights are used as in :func:`polychoric` (rescaled within each pair to the
     number of respondents with positive weight), so multinomial counts act as
     frequency weights for rho.
 
@@ -968,47 +982,66 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     tdt = jnp.float32 if (dtype == "float32" or exact32) else jnp.float64
     rc = _row_chunk(n, P)
     n_pad = -(-max(n, 1) // rc) * rc
+    # draws are spread over every device JAX sees: one unit of ``bc`` draws per device at
+    # a time, and each unit meets the same programs whatever the number of devices
+    devices = tuple(jax.devices())
+    D = len(devices)
+    tsz = np.dtype(tdt).itemsize
     if batch_chunk is None:
-        # memory of one element: its one-hot row chunk, compact table and pair tables
-        per_elem = rc * P * 4 * (not codes_batched) + (rc * P + 2 * P * P) * 8 \
-            + M * kmax * kmax * 8 * 2
-        batch_chunk = int(max(1, min(B, 256e6 // max(per_elem, 1))))
-    # a power of two: few distinct compiled shapes; padding elements are empty (skipped)
-    bc = 1 << max(0, math.ceil(math.log2(batch_chunk)))
-    args = (jnp.asarray(col_item), jnp.asarray(col_cat), jnp.asarray(pad_idx),
-            jnp.asarray(n_cat), jnp.asarray(iu), jnp.asarray(ju))
+        # bytes per draw of a unit: its one-hot row chunk, compact table (with the copies
+        # of the gather), pair tables (kernel output, host copy, ordering and padding
+        # copies) and padded inputs; D units are in memory at once
+        per_elem = (rc * P * tsz * (1 + codes_batched) + P * P * (2 * tsz + 16)
+                    + 5 * M * kmax * kmax * 8 + n_pad * (4 * p * codes_batched + 16))
+        limit = _settings.memory_limit() if memory_limit is None else \
+            _settings.parse_bytes(memory_limit)
+        fits = max(1, int(limit // (D * per_elem)))
+        up = 1 << max(0, math.ceil(math.log2(B)))
+        bc = up if up <= fits else 1 << int(math.log2(fits))
+    else:
+        # a power of two: few distinct compiled shapes; padding elements are empty
+        bc = 1 << max(0, math.ceil(math.log2(max(1, int(batch_chunk)))))
+    static = {"row_chunk": rc, "dtype": tdt, "fit_dtype": fdt, "codes_batched": codes_batched,
+              "weights_batched": weights_batched}
+    layout = (col_item, col_cat, pad_idx, n_cat, iu, ju)
+    on_device = [jax.device_put(layout, d) for d in devices]
     rho = np.empty((B, M))
-    status = np.empty((B, M), np.int64)
+    status = np.empty((B, M), np.int8)
     npos = np.empty((B, M))
-    for s in range(0, B, bc):  # chunks of the batch (memory bound), not single draws
-        e = min(B, s + bc)
-        if codes_batched:
-            cpad = np.full((bc, n_pad, p), -1, np.int32)
-            cpad[:e - s, :n] = c[s:e]
-        else:
-            cpad = np.full((n_pad, p), -1, np.int32)
-            cpad[:n] = c
-        wj = None
-        if w is not None:
-            if weights_batched:
-                wpad = np.zeros((bc, n_pad))
-                wpad[:e - s, :n] = w[s:e]
+    k1 = kmax - 1
+    units = list(range(0, B, bc))
+    for g in range(0, len(units), D):  # groups of units (memory bound), not single draws
+        pending = []
+        for d, s in enumerate(units[g:g + D]):  # dispatched asynchronously: all devices work
+            e = min(B, s + bc)
+            if codes_batched:
+                cpad = np.full((bc, n_pad, p), -1, np.int32)
+                cpad[:e - s, :n] = c[s:e]
             else:
-                wpad = np.zeros(n_pad)
-                wpad[:n] = w
-            wj = jnp.asarray(wpad, tdt)
-        tab, tau, npc = _k.batch_pair_tables(
-            jnp.asarray(cpad), wj, *args, row_chunk=rc, dtype=tdt, fit_dtype=fdt,
-            codes_batched=codes_batched, weights_batched=weights_batched)
-        tau = np.asarray(tau)
-        k1 = kmax - 1
-        out = _fit_in_chunks(np.asarray(tab).reshape(bc * M, kmax, kmax),
-                             tau[:, iu].reshape(bc * M, k1), tau[:, ju].reshape(bc * M, k1),
-                             np.tile(n_cat[iu], bc), np.tile(n_cat[ju], bc), float(correct),
-                             pair_thresholds=thresholds == "pair")
-        rho[s:e] = out["rho"].reshape(bc, M)[:e - s]
-        status[s:e] = out["status"].reshape(bc, M)[:e - s]
-        npos[s:e] = np.asarray(npc)[:e - s]
+                cpad = np.full((n_pad, p), -1, np.int32)
+                cpad[:n] = c
+            wj = None
+            if w is not None:
+                if weights_batched:
+                    wj = np.zeros((bc, n_pad), tdt)
+                    wj[:e - s, :n] = w[s:e]
+                else:
+                    wj = np.zeros(n_pad, tdt)
+                    wj[:n] = w
+            cj, wj = jax.device_put((cpad, wj), devices[d])
+            pending.append((s, e, _k.batch_pair_tables(cj, wj, *on_device[d], **static)))
+        for s, e, (tab, tau, npc) in pending:
+            b = e - s  # real elements; the padding ones are not fitted
+            tau = np.asarray(tau)[:b]
+            out = _fit_in_chunks(np.asarray(tab)[:b].reshape(b * M, kmax, kmax),
+                                 tau[:, iu].reshape(b * M, k1), tau[:, ju].reshape(b * M, k1),
+                                 np.tile(n_cat[iu], b), np.tile(n_cat[ju], b), float(correct),
+                                 pair_thresholds=thresholds == "pair",
+                                 devices=devices if D > 1 else None)
+            rho[s:e] = out["rho"].reshape(b, M)
+            status[s:e] = out["status"].reshape(b, M)
+            npos[s:e] = np.asarray(npc)[:b]
+            del tab, tau, out
     insufficient = (npos < min_pairs) | (status == _k.DEGENERATE)
     if insufficient.any():
         if on_insufficient == "raise":
