@@ -112,8 +112,8 @@ def _raw():
         (2, "male", "Q57", "reversed", "Most people can be trusted"),
         (3, "female", "Q6", "original", "I don't have personal opinions"),
         (3, "female", "Q57", "original", "banana"),
-        (4, "male", "Q6", "original", "Very or not very... hard to say: very important, "
-                                      "or not at all important"),
+        (4, "male", "Q6", "original", ("Very or not very... hard to say: very important, "
+                                       "or not at all important")),
         (4, "male", "Q57", "reversed", "B"),                     # -> Most people can be trusted
     ]
     return pd.DataFrame(rows, columns=["persona", "sex", "item", "order", "answer"])
@@ -150,9 +150,9 @@ def test_jsonl_csv_parquet_read_the_same(tmp_path):
     # JSONL with nested persona attributes
     path = tmp_path / "answers.jsonl"
     with open(path, "w") as fh:
-        for r in raw.itertuples():
-            fh.write(json.dumps({"persona": {"id": r.persona, "sex": r.sex}, "item": r.item,
-                                 "order": r.order, "response": r.answer}) + "\n")
+        fh.writelines(json.dumps({"persona": {"id": r.persona, "sex": r.sex}, "item": r.item,
+                                  "order": r.order, "response": r.answer}) + "\n"
+                      for r in raw.itertuples())
     a = pa.read_answers(path, [Q6, Q57], persona="persona.id", answer="response",
                         demographics=["sex"], order="order")
     raw.rename(columns={"answer": "response"}).to_csv(tmp_path / "a.csv", index=False)

@@ -304,9 +304,10 @@ def test_modal_distances_use_item_positions():
 def test_subgroup_of_one_is_not_scored_and_n_is_filled():
     """A subgroup with one respondent gets define_subgroups' minimum cell size (30), a
     warning naming it, and is listed in ``excluded``; every scored row carries its n."""
+    import inspect
+
     from popaudit.data.distributions import MIN_CELL_SIZE
     from popaudit.subgroups.definition import define_subgroups
-    import inspect
 
     assert inspect.signature(define_subgroups).parameters["min_size"].default == MIN_CELL_SIZE
     rng = np.random.default_rng(0)

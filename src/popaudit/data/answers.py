@@ -71,10 +71,10 @@ ORDERS: tuple[str, str] = ("original", "reversed")
 #: Regular expressions (on normalised text) that mark a refusal when no option is named.
 REFUSAL_PATTERNS: tuple[str, ...] = (
     r"\bas an? (?:ai|artificial intelligence|language model|ai language model|assistant)\b",
-    r"\bi (?:do not|dont) have (?:personal |my own |any )?(?:opinions?|views?|beliefs?|"
-    r"preferences?|feelings?|experiences?)\b",
-    r"\b(?:i|im|i m) (?:cannot|cant|can not|am unable to|unable to|am not able to|not able to|"
-    r"wont|will not) (?:answer|provide|share|express|give|choose|select|pick|respond|say)\b",
+    (r"\bi (?:do not|dont) have (?:personal |my own |any )?(?:opinions?|views?|beliefs?|"
+     r"preferences?|feelings?|experiences?)\b"),
+    (r"\b(?:i|im|i m) (?:cannot|cant|can not|am unable to|unable to|am not able to|not able to|"
+     r"wont|will not) (?:answer|provide|share|express|give|choose|select|pick|respond|say)\b"),
     r"\b(?:prefer|rather) not (?:to )?(?:answer|say|respond|share)\b",
     r"\b(?:decline|refuse) to (?:answer|respond)\b",
     r"^(?:refused|refuse|no answer|no response|decline|declined|n a|na|none)$",

@@ -327,7 +327,7 @@ def _encode_column(item: Item, raw: pd.Series, *, missing_codes: Sequence[int],
         explicit_invalid = np.fromiter((v in inv for v in values), dtype=bool, count=n)
     finite = np.isfinite(as_num)
     code_pos = {c: i for i, c in enumerate(item.codes)}
-    refusal = set(int(c) for c in refusal_codes) - set(code_pos)
+    refusal = {int(c) for c in refusal_codes} - set(code_pos)
     miss = set(missing_codes) | set(item.missing) | refusal
     refused = np.zeros(n, dtype=bool)
     nonint = finite & (as_num != np.round(as_num))
@@ -529,9 +529,9 @@ class Survey:
             idx = idx[:, cols]
             refused = None if refused is None else refused[:, cols]
             items = [items[j] for j in cols]
-        fields = dict(items=items, idx=idx, demo=demo, weights=w, weight_name=self._weight_name,
-                      missing_codes=self._missing_codes, name=self.name, refused=refused,
-                      refusal_codes=self._refusal_codes)
+        fields = {"items": items, "idx": idx, "demo": demo, "weights": w,
+                  "weight_name": self._weight_name, "missing_codes": self._missing_codes,
+                  "name": self.name, "refused": refused, "refusal_codes": self._refusal_codes}
         fields.update(changes)
         return Survey._from_parts(**fields)
 

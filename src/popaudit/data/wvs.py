@@ -55,7 +55,14 @@ import pandas as pd
 from popaudit._inference import warn as _warn
 from popaudit.data.codebook import codebook as _codebook
 from popaudit.data.codebook import codebook_items
-from popaudit.data.io import _format_of, check_file, check_rows, csv_header, item_from_values, read_table
+from popaudit.data.io import (
+    _format_of,
+    check_file,
+    check_rows,
+    csv_header,
+    item_from_values,
+    read_table,
+)
 from popaudit.data.survey import WVS_MISSING_CODES, Item, Survey
 
 __all__ = [

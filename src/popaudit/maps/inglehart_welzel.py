@@ -654,8 +654,8 @@ def _weights_of(data, weight, weighted: bool = True, *, gold: bool = False
         if data.weight_name != "S018":  # a weight of another name: taken as within-country
             label = data.weight_name or "survey weights"
             return (np.asarray(data.weights, dtype=float), label,
-                    (f"the survey's weights ({label}) are taken as the within-country "
-                     "weight",) if gold else ())
+                    ((f"the survey's weights ({label}) are taken as the within-country "
+                      "weight"),) if gold else ())
         note = (f"the official map weights by the within-country weight (W_WEIGHT / S017), "
                 f"which this survey lacks; its {data.weight_name} weights are used instead "
                 "(read_wvs keeps W_WEIGHT beside S018; weight='survey' makes this choice "
@@ -838,11 +838,11 @@ def fit_map(gold, *, variant: str = "official", level: str = "individual",
             raise ValueError(f"the nation-level map needs at least 3 countries in column "
                              f"{ccol!r}; the data have {len(x)} ({list(labels)[:5]})")
         if len(x) < _FEW_COUNTRIES:
-            notes += (f"nation-level solution from {len(x)} countries: loadings of country "
-                      f"means are unstable below about {_FEW_COUNTRIES} (the published "
-                      "solution rests on several dozen societies)",)
+            notes += ((f"nation-level solution from {len(x)} countries: loadings of country "
+                       f"means are unstable below about {_FEW_COUNTRIES} (the published "
+                       "solution rests on several dozen societies)"),)
         settings.update({"country": ccol, "countries": tuple(str(c) for c in labels)})
-        n_obs = int(len(x))
+        n_obs = len(x)
     else:
         used = np.isfinite(x_all).any(axis=1)
         x = x_all[used]
@@ -1175,10 +1175,10 @@ def structure_check(model: IWModel, populations=None, *, align: str = "orient",
                               "band_vs_gold": vs_g.loc[d, "band"],
                               "vs_published": vs_p.loc[d, "congruence"] if nation else np.nan,
                               "band_vs_published": vs_p.loc[d, "band"] if nation else None})
-    notes = (() if nation else (
+    notes = (() if nation else ((
         "individual-level solutions (respondents as units): the published loadings (.91 ... "
         ".46) are nation-level and are not compared (vs_published is NaN); fit the map with "
-        "level='nation' to compare with them",))
+        "level='nation' to compare with them"),))
     return IWStructureCheck(items=pd.DataFrame(item_rows), congruence=pd.DataFrame(cong_rows),
                             loadings=loads, align=align,
                             settings={"align": align, "indices": indices, "level": model.level},
