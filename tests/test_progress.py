@@ -37,3 +37,14 @@ def test_manual_updates():
         bar.update(6)
         assert bar.n == 10
     assert "chunks" in stream.getvalue()
+
+
+def test_scoped_default_silences_or_forces_inner_bars():
+    from popaudit._inference import progress_default
+
+    with progress_default(False):
+        assert _run(None, _Terminal()) == ""
+        assert "draws" in _run(True, io.StringIO())   # an explicit argument still wins
+    with progress_default(True):
+        assert "draws" in _run(None, io.StringIO())
+    assert _run(None, io.StringIO()) == ""            # restored on exit

@@ -73,7 +73,7 @@ def probe(page: Path, work: Path) -> dict:
     probed = work / "probe.html"
     probed.write_text(text.replace("<head>", "<head>" + _PROBE, 1), encoding="utf-8")
     run = _chromium("--virtual-time-budget=20000", "--dump-dom", probed.as_uri())
-    m = re.search(r'<pre id="probe-result">(.*?)</pre>', run.stdout, re.S)
+    m = re.search(r'<pre id="probe-result">(.*?)</pre>', run.stdout, re.DOTALL)
     assert m, f"no probe result; chromium said:\n{run.stderr[-2000:]}"
     return json.loads(html.unescape(m.group(1)))
 

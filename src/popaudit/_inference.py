@@ -20,6 +20,8 @@ Conventions
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import os
@@ -46,6 +48,7 @@ __all__ = [
     "kish_pairwise",
     "positive_definite_note",
     "progress_bar",
+    "progress_default",
     "renamed_arguments",
     "renamed_attribute",
     "resampling_pvalue",
@@ -504,6 +507,32 @@ def positive_definite_note(r, what: str, consequences: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # progress
 # --------------------------------------------------------------------------------------------
+_PROGRESS: contextvars.ContextVar[bool | None] = contextvars.ContextVar("popaudit_progress",
+                                                                       default=None)
+
+
+@contextlib.contextmanager
+def progress_default(progress: bool | None):
+    """Within the block, bars whose caller passed ``progress=None`` follow ``progress``.
+
+    ``audit(progress=False)`` and ``popaudit ... --quiet`` use it to silence the bars of the
+    functions they call, which have no ``progress`` argument of their own.
+
+    Examples
+    --------
+    >>> import io
+    >>> with progress_default(False):
+    ...     bar = progress_bar(range(2), progress=None, file=io.StringIO(), delay=0)
+    >>> bar.disable
+    True
+    """
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
 def progress_bar(iterable=None, *, total: int | None = None, desc: str | None = None,
                  progress: bool | None = None, unit: str = "it", file=None, delay: float = 1.0):
     """A progress bar (tqdm) for a long loop, silent unless someone is watching.
@@ -518,8 +547,9 @@ def progress_bar(iterable=None, *, total: int | None = None, desc: str | None = 
         Label in front of the bar ("bootstrap", "polychoric chunks" ...).
     progress : bool or None
         ``True`` shows the bar, ``False`` never does, ``None`` (the default of every public
-        function that takes ``progress``) shows it only when ``file`` is a terminal, so logs,
-        CI and piped output stay clean.
+        function that takes ``progress``) follows the enclosing :func:`progress_default`
+        block if any, else shows the bar only when ``file`` is a terminal, so logs, CI and
+        piped output stay clean.
     file : file-like, optional
         Where the bar is written (default ``sys.stderr``).
     delay : float
@@ -540,6 +570,8 @@ def progress_bar(iterable=None, *, total: int | None = None, desc: str | None = 
     """
     from tqdm import tqdm
 
+    if progress is None:
+        progress = _PROGRESS.get()
     disable = None if progress is None else not progress
     return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, leave=False,
                 file=sys.stderr if file is None else file, delay=delay, mininterval=0.5,

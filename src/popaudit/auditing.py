@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from popaudit._inference import resolve_seed, warn
+from popaudit._inference import progress_default, resolve_seed, warn
 from popaudit.components import COMPONENTS, AuditContext, Component, headline
 from popaudit.data.distributions import AnswerDistributions
 from popaudit.data.survey import Survey, as_populations, check_compatible
@@ -94,7 +94,9 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         Level of the bootstrap intervals.
     progress : bool or callable
         Called with a short message as each step starts (the CLI shows them); ``False``
-        (default) is silent.
+        (default) is silent, also for the progress bars of the resampling loops inside
+        (bootstrap draws, noise floors, permutations); ``True`` shows those bars; a
+        callable shows them when stderr is a terminal.
 
     Returns
     -------
@@ -120,6 +122,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         if isinstance(sim, Survey):
             check_compatible(gold, sim, what=("gold", name))
     say = _say_fn(progress)
+    bars = progress if isinstance(progress, bool) else None  # a callable: bars on a terminal
     seed_value = resolve_seed(seed)[1]
     ctx = AuditContext(by=tuple([by] if isinstance(by, str) else (by or ())), ties=ties,
                        kl_smoothing=kl_smoothing, n_boot=int(n_boot), n_null=int(n_null),
@@ -158,7 +161,8 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
             try:
-                result = comp.run(gold, group, ctx)
+                with progress_default(bars):  # the components' own bars follow `progress`
+                    result = comp.run(gold, group, ctx)
             except Exception as err:  # noqa: BLE001 - isolate the cell, report the reason
                 if len(group) == 1:
                     failed(comp, name, err)

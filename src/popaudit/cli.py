@@ -478,9 +478,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the ``popaudit`` command line; returns the exit status (2 on a user error)."""
+    from popaudit._inference import progress_default
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        # --quiet silences the progress bars too; otherwise they show on a terminal
+        with progress_default(False if getattr(args, "quiet", False) else None):
+            return args.func(args)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"popaudit: error: {msg}", file=sys.stderr)

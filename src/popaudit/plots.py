@@ -477,7 +477,7 @@ def _place_labels(ax, xy: Sequence[tuple[float, float]], texts: Sequence[str],
             if best[0] == 0:
                 break
         _, off, box, dx, dy, radius = best
-        arrow = (dict(arrowstyle="-", color=color, lw=0.6, shrinkA=0, shrinkB=3)
+        arrow = ({"arrowstyle": "-", "color": color, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}
                  if radius > 9 else None)
         ann = ax.annotate(text, (x, y), xytext=off, textcoords="offset points",
                           fontsize=fontsize, color=color, arrowprops=arrow, zorder=7,

@@ -182,7 +182,7 @@ def _floor_text(row) -> str:
 
 
 def _text(x) -> str:
-    return "" if x is None or x is pd.NA or (isinstance(x, float) and x != x) else str(x)
+    return "" if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else str(x)
 
 
 def _png(fig_or_file, base: Path | None) -> bytes:
@@ -559,7 +559,7 @@ def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].astype("boolean")
         else:
             out[col] = out[col].map(lambda v: None if v is None or v is pd.NA
-                                    or (isinstance(v, float) and v != v) else str(v))
+                                    or (isinstance(v, float) and math.isnan(v)) else str(v))
     return out
 
 
@@ -650,12 +650,12 @@ def _render(rep: Report, images: dict[str, bytes], files: dict[str, str]) -> str
              "<section id='scorecard'><h2>Scorecard</h2>",
              f"<p class='lead'>{html.escape(rep.overview())}</p>",
              _scorecard_html(rep),
-             "<p class='read'>Each cell: the component's headline statistic for the "
+             ("<p class='read'>Each cell: the component's headline statistic for the "
              "population, the range sampling noise alone produces (gold against resamples of "
              "gold of the simulated size), and the verdict: <i>beyond floor</i> (a gap "
              "sampling does not explain), <i>within noise</i>, <i>no noise floor</i> (the "
              "number describes, it does not decide) or <i>undefined</i> (with the reason). "
-             "Every headline statistic is in the section of its component.</p></section>"]
+             "Every headline statistic is in the section of its component.</p></section>")]
     if rep.notes:
         items = []
         for note in rep.notes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -158,8 +159,13 @@ def official_value_labels(country: str = "SGP") -> dict[str, dict[int, str]]:
 _CODEBOOK_FIELDS = ("codes", "labels", "kind", "missing", "text", "reverse")
 
 
+def _blank(value) -> bool:
+    """None or NaN (an empty cell)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _split_list(value, *, field: str, where: str, integers: bool) -> list:
-    if value is None or (isinstance(value, float) and value != value):  # NaN: empty cell
+    if _blank(value):
         return []
     if isinstance(value, str):
         parts = [p.strip() for p in value.split(";") if p.strip()]
@@ -175,7 +181,7 @@ def _split_list(value, *, field: str, where: str, integers: bool) -> list:
             f = float(p)
         except (TypeError, ValueError):
             f = float("nan")
-        if f != f or f != int(f):
+        if math.isnan(f) or f != int(f):
             raise ValueError(f"codebook {where}: {field} must be integers separated by ';', "
                              f"got {p!r}")
         out.append(int(f))
@@ -190,14 +196,14 @@ def _codebook_item(name: str, entry: dict, where: str) -> Item:
     labels = _split_list(entry.get("labels"), field="labels", where=where, integers=False)
     missing = _split_list(entry.get("missing"), field="missing", where=where, integers=True)
     kind = entry.get("kind")
-    if kind is None or (isinstance(kind, float) and kind != kind) or str(kind).strip() == "":
+    if _blank(kind) or str(kind).strip() == "":
         kind = "binary" if len(codes) == 2 else "ordinal"
     text = entry.get("text")
-    text = None if text is None or (isinstance(text, float) and text != text) else str(text)
+    text = None if _blank(text) else str(text)
     reverse = entry.get("reverse", False)
     if isinstance(reverse, str):
         reverse = reverse.strip().lower() in ("true", "1", "yes")
-    elif isinstance(reverse, float) and reverse != reverse:
+    elif _blank(reverse):
         reverse = False
     try:
         return Item(name=name, codes=tuple(codes), labels=tuple(labels) if labels else None,
@@ -256,9 +262,10 @@ def read_codebook(path) -> dict[str, Item]:
             raw = raw["items"]
         if isinstance(raw, dict):
             for name, entry in raw.items():
-                if not isinstance(entry, dict):
-                    raise ValueError(f"codebook {path.name}: entry {name!r} must be an object "
-                                     "with 'codes' (and optionally labels, kind, missing)")
+                if not isinstance(entry, dict):  # bad file content: the CLI expects ValueError
+                    raise ValueError(  # noqa: TRY004
+                        f"codebook {path.name}: entry {name!r} must be an object with 'codes' "
+                        "(and optionally labels, kind, missing)")
                 entries.append((str(name), entry, f"{path.name}, item {name!r}"))
         elif isinstance(raw, list):
             for i, entry in enumerate(raw):

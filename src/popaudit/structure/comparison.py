@@ -44,6 +44,7 @@ from popaudit._inference import (
     kish_n,
     kish_pairwise,
     positive_definite_note,
+    progress_bar,
     renamed_arguments,
     resampling_pvalue,
     resolve_seed,
@@ -1268,13 +1269,19 @@ def _individual_matrices(gold, sim, *, items, n, opts, settings, notes) -> Matri
                              notes=notes)
 
 
-def _batched(fn: Callable, codes: np.ndarray, weights: np.ndarray, n_categories) -> np.ndarray:
-    """Apply ``polychoric_batch`` over weight draws in memory-bounded chunks."""
+def _batched(fn: Callable, codes: np.ndarray, weights: np.ndarray, n_categories,
+             desc: str = "resamples") -> np.ndarray:
+    """Apply ``polychoric_batch`` over weight draws in memory-bounded chunks (with a bar)."""
     out = []
-    for sl in _rs.chunk_slices(weights.shape[0], weights.shape[1] * 4):
-        # a resample that leaves an item constant gives NaN for its pairs (noted later)
-        out.append(np.asarray(fn(codes, weights[sl], n_categories=n_categories,
-                                 on_insufficient="nan")))
+    chunks = _rs.chunk_slices(weights.shape[0], weights.shape[1] * 4)
+    # one chunk: polychoric_batch's own bar says it all; several: this one counts them too
+    with progress_bar(total=weights.shape[0], desc=desc, unit="draw",
+                      progress=False if len(chunks) == 1 else None) as bar:
+        for sl in chunks:
+            # a resample that leaves an item constant gives NaN for its pairs (noted later)
+            out.append(np.asarray(fn(codes, weights[sl], n_categories=n_categories,
+                                     on_insufficient="nan")))
+            bar.update(sl.stop - sl.start)
     return np.concatenate(out) if out else np.empty((0,) * 3)
 
 
@@ -1350,17 +1357,17 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
         draws = _Draws()
         batch = pcm.polychoric_batch
         if n_boot:
-            draws.boot_gold = _batched(batch, codes_g, cb_g, kcat)
-            draws.boot_sim = _batched(batch, codes_s, cb_s, kcat)
+            draws.boot_gold = _batched(batch, codes_g, cb_g, kcat, "bootstrap gold")
+            draws.boot_sim = _batched(batch, codes_s, cb_s, kcat, "bootstrap simulated")
         if n_null:
-            draws.floor_sim = _batched(batch, codes_g, cf_s, kcat)
+            draws.floor_sim = _batched(batch, codes_g, cf_s, kcat, "noise floor")
             if cf_g is not None:
                 draws.floor_gold = draws.boot_gold[:n_null] if n_boot >= n_null else \
-                    _batched(batch, codes_g, cf_g, kcat)
+                    _batched(batch, codes_g, cf_g, kcat, "noise floor gold")
         if perm_w is not None:
             codes_all = np.concatenate([codes_g, codes_s])
-            draws.perm_gold = _batched(batch, codes_all, perm_w[0], kcat)
-            draws.perm_sim = _batched(batch, codes_all, perm_w[1], kcat)
+            draws.perm_gold = _batched(batch, codes_all, perm_w[0], kcat, "permutations")
+            draws.perm_sim = _batched(batch, codes_all, perm_w[1], kcat, "permutations")
         comps.append(_build_comparison(level="individual", kind="polychoric", names=ordinal,
                                        g=g, s=s, draws=draws, correlation=True, opts=opts,
                                        n_pair=n_pair, notes=notes))

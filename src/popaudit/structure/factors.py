@@ -32,6 +32,7 @@ from scipy import linalg, optimize, stats
 from popaudit._inference import (
     check_correlation_matrix,
     harmonic_mean_offdiag,
+    progress_bar,
     renamed_arguments,
     renamed_attribute,
     resolve_seed,
@@ -781,10 +782,12 @@ def parallel_analysis(data, *, n_null: int = 100, quantile: float = 0.95, seed=N
     n, p = codes.shape
     observed = _polychoric_batch(codes[None], None if w is None else w[None], k)[0]
     sims = []
-    for start in range(0, n_draws, batch_size):
-        b = min(batch_size, n_draws - start)
-        shuffled = rng.permuted(np.broadcast_to(codes, (b, n, p)), axis=1)
-        sims.append(_polychoric_batch(shuffled, w, k).reshape(b, p, p))
+    with progress_bar(total=n_draws, desc="parallel analysis", unit="draw") as bar:
+        for start in range(0, n_draws, batch_size):
+            b = min(batch_size, n_draws - start)
+            shuffled = rng.permuted(np.broadcast_to(codes, (b, n, p)), axis=1)
+            sims.append(_polychoric_batch(shuffled, w, k).reshape(b, p, p))
+            bar.update(b)
     sim = np.concatenate(sims)
     rows = []
     counts = {}
@@ -1126,6 +1129,7 @@ def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult
         raise ValueError(f"n_resample={m} is too small for {p} items")
     names = list(gold.item_names)
     rows = []
+    bar = progress_bar(total=n_draws, desc="congruence noise floor", unit="draw")
     for start in range(0, n_draws, batch_size):
         b = min(batch_size, n_draws - start)
         # a resample as multinomial counts over gold's rows, times the survey weights
@@ -1138,6 +1142,8 @@ def congruence_noise_floor(gold: Survey, n_factors: int, *, reference: EFAResult
             al = align_loadings(fit, reference, method=align)
             c = congruence(al.loadings, reference)
             rows.append({**c.per_factor.to_dict(), "overall": c.overall})
+            bar.update(1)
+    bar.close()
     draws = pd.DataFrame(rows)
     return NoiseFloor(draws=draws, floor=draws.quantile(quantile).rename("floor"),
                       n_resample=m,

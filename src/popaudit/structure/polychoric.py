@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from popaudit import _jaxcache, _settings
-from popaudit._inference import renamed_attribute, with_x64
+from popaudit._inference import progress_bar, renamed_attribute, with_x64
 from popaudit._inference import warn as _warn
 from popaudit._kernels import polychoric as _k
 from popaudit.data.survey import Survey
@@ -1010,6 +1010,7 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     npos = np.empty((B, M))
     k1 = kmax - 1
     units = list(range(0, B, bc))
+    bar = progress_bar(total=B, desc="polychoric resamples", unit="draw")
     for g in range(0, len(units), D):  # groups of units (memory bound), not single draws
         pending = []
         for d, s in enumerate(units[g:g + D]):  # dispatched asynchronously: all devices work
@@ -1042,6 +1043,8 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
             status[s:e] = out["status"].reshape(b, M)
             npos[s:e] = np.asarray(npc)[:b]
             del tab, tau, out
+            bar.update(b)
+    bar.close()
     insufficient = (npos < min_pairs) | (status == _k.DEGENERATE)
     if insufficient.any():
         if on_insufficient == "raise":
