@@ -144,12 +144,15 @@ for (name in names(datasets)) {
   ctab <- ct$value
   res <- list(name = name, n = n, p = ncol(x), corr = d$corr, description = d$description,
               variants = variants,
-              centrality_auto = list(node = rownames(nc), betweenness = nc$Betweenness,
-                                     closeness = nc$Closeness, strength = nc$Strength,
-                                     expected_influence = nc$ExpectedInfluence,
+              # an unweighted network (all weights 0 or 1, e.g. empty) has Degree in the
+              # third column instead of Strength: read the columns by position
+              centrality_auto = list(node = rownames(nc), betweenness = nc[[1]],
+                                     closeness = nc[[2]], strength = nc[[3]],
+                                     expected_influence = nc[[4]],
                                      messages = I(ca$messages)),
               centrality_table = list(node = as.character(ctab$node),
-                                      measure = as.character(ctab$measure),
+                                      measure = sub("^Degree$", "Strength",
+                                                    as.character(ctab$measure)),
                                       value = ctab$value, messages = I(ct$messages)))
   write_json_file(res, file.path(out, paste0(name, ".json")))
   if (isTRUE(d$path)) {
