@@ -64,11 +64,18 @@ _PUBLIC = {
     "congruence": "popaudit.structure.factors",
     "efa": "popaudit.structure.factors",
     "parallel_analysis": "popaudit.structure.factors",
+    "NetworkComparison": "popaudit.structure.networks",
+    "NetworkResult": "popaudit.structure.networks",
+    "compare_networks": "popaudit.structure.networks",
+    "network": "popaudit.structure.networks",
     # the cultural map
     "cultural_map": "popaudit.maps.inglehart_welzel",
     "fit_map": "popaudit.maps.inglehart_welzel",
     # audit and report
     "audit": "popaudit.auditing",
+    "SweepResult": "popaudit.sweep",
+    "read_sweep": "popaudit.sweep",
+    "sweep": "popaudit.sweep",
     "Report": "popaudit.report",
     # settings
     "get_options": "popaudit._settings",
