@@ -44,9 +44,9 @@ GROUPS = [
       "popaudit.data.answers", "popaudit.data.distributions"]),
     ("Marginal and modal metrics", ["popaudit.metrics.marginal", "popaudit.metrics.modal"]),
     ("Subgroups", ["popaudit.subgroups.definition", "popaudit.subgroups.disparity"]),
-    ("Structure: polychoric correlations, comparison, factors",
+    ("Structure: polychoric correlations, comparison, factors, networks",
      ["popaudit.structure.polychoric", "popaudit.structure.comparison",
-      "popaudit.structure.factors"]),
+      "popaudit.structure.factors", "popaudit.structure.networks"]),
     ("The cultural map", ["popaudit.maps.inglehart_welzel"]),
 ]
 MODULE_PAGES = [("Figures (popaudit.plots)", "popaudit.plots"),

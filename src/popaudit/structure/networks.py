@@ -730,7 +730,7 @@ class NetworkResult:
 
     def to_networkx(self):
         """A ``networkx.Graph``: nodes are items, edges carry ``weight`` (partial correlation),
-        ``abs_weight`` and ``distance`` = 1/|weight| (the length qgraph's paths use)."""
+        ``abs_weight`` and ``distance`` = ``1/|weight|`` (the length qgraph's paths use)."""
         return _graph(self.network.to_numpy(), self.item_names)
 
     def centrality_table(self, standardized: bool = True) -> pd.DataFrame:
@@ -749,7 +749,7 @@ class NetworkResult:
 
     def communities(self, method: str = "greedy", *, resolution: float = 1.0,
                     seed=None) -> pd.Series:
-        """Communities of the network by modularity on |weights| (networkx).
+        """Communities of the network by modularity on ``|weights|`` (networkx).
 
         ``method="greedy"`` (Clauset-Newman-Moore, deterministic) or ``"louvain"`` (with
         ``seed``). Returns a Series node -> community number (0 = the largest).
