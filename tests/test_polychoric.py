@@ -404,10 +404,16 @@ x[rng.random(x.shape) < 0.05] = -1
 boot = rng.multinomial(400, np.full(400, 1 / 400), size=13)
 perm = np.stack([np.column_stack([x[:, 0], x[rng.permutation(400), 1:]]) for _ in range(7)])
 sw = rng.uniform(0.5, 2.0, 400)
-np.savez(sys.argv[1], devices=len(jax.devices()),
-         boot=pa.polychoric_batch(x, boot), perm=pa.polychoric_batch(perm),
-         weighted=pa.polychoric_batch(x, boot * sw),
-         units=pa.polychoric_batch(x, boot, batch_chunk=3))
+out = dict(devices=len(jax.devices()),
+           boot=pa.polychoric_batch(x, boot), perm=pa.polychoric_batch(perm),
+           weighted=pa.polychoric_batch(x, boot * sw),
+           units=pa.polychoric_batch(x, boot, batch_chunk=3))
+# the accelerator path: tables from the JAX kernel, units of draws spread over the devices
+from popaudit.structure import polychoric as pc
+pc._BATCH_TABLES_ON_CPU = False
+out.update(jax_boot=pa.polychoric_batch(x, boot, batch_chunk=4),
+           jax_perm=pa.polychoric_batch(perm, sw, batch_chunk=2))
+np.savez(sys.argv[1], **out)
 """
 
 
@@ -427,7 +433,33 @@ def test_batch_on_two_devices_gives_the_same_bits(tmp_path):
                        capture_output=True)
         out[n_dev] = np.load(path)
     assert int(out[1]["devices"]) == 1 and int(out[2]["devices"]) == 2
-    for key in ("boot", "perm", "weighted", "units"):
+    for key in ("boot", "perm", "weighted", "units", "jax_boot", "jax_perm"):
         assert np.isfinite(out[1][key]).all()
         np.testing.assert_array_equal(out[2][key], out[1][key], err_msg=key)
-    np.testing.assert_array_equal(out[1]["units"], out[1]["boot"])
+    np.testing.assert_allclose(out[1]["units"], out[1]["boot"], atol=1e-14)
+    np.testing.assert_allclose(out[1]["jax_boot"], out[1]["boot"], atol=1e-12)
+
+
+def test_batch_tables_numpy_and_jax_paths_and_memory_units(small):
+    """On CPU the batch tables come from numpy's BLAS; the JAX kernel (the accelerator path)
+    gives the same matrices, and so does a memory limit small enough for one draw a unit."""
+    rng = np.random.default_rng(5)
+    n = small.shape[0]
+    w = rng.lognormal(0, 0.5, n)
+    counts = rng.multinomial(n, np.full(n, 1 / n), size=5)
+    perm = np.stack([np.column_stack([small[:, 0], rng.permutation(small[:, 1:])])
+                     for _ in range(4)])
+    cases = [(small, counts), (small, counts * w), (perm, None), (perm, w)]
+    for codes, weights in cases:
+        got = polychoric_batch(codes, weights, on_insufficient="nan")
+        try:
+            pcmod._BATCH_TABLES_ON_CPU = False
+            ref = polychoric_batch(codes, weights, on_insufficient="nan")
+        finally:
+            pcmod._BATCH_TABLES_ON_CPU = True
+        # same tables (exact for counts); thresholds from numpy's and JAX's ndtri
+        np.testing.assert_allclose(got, ref, atol=1e-12)
+        # one draw a unit: other chunks of pairs in the Newton kernel, whose quadrature
+        # (6, 12 or 20 nodes by the chunk's largest |rho|) is exact to 1e-15 either way
+        one = polychoric_batch(codes, weights, on_insufficient="nan", memory_limit=1)
+        np.testing.assert_allclose(one, got, atol=1e-14)

@@ -14,11 +14,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from popaudit._settings import memory_limit
+
 __all__ = [
+    "CountDraws",
     "all_permutations",
     "bootstrap_counts",
     "chunk_slices",
     "column_shuffles",
+    "compact_bootstrap_counts",
+    "compact_multinomial_counts",
     "corr_across_rows",
     "cramers_v_batch",
     "group_means",
@@ -26,6 +31,7 @@ __all__ = [
     "mantel_statistics",
     "multinomial_counts",
     "random_permutations",
+    "split_labels",
 ]
 
 
@@ -33,6 +39,114 @@ def chunk_slices(total: int, per_item: int, budget: int = 20_000_000):
     """Slices of ``range(total)`` so that ``len(slice) * per_item <= budget`` (>= 1 each)."""
     step = max(1, budget // max(per_item, 1))
     return [slice(i, min(i + step, total)) for i in range(0, total, step)]
+
+
+class CountDraws:
+    """Resampling weights ``(n_draws, n)`` kept compact: integer counts and one scale.
+
+    Row ``b`` is ``counts[b] * scale`` (``scale``: None, or an ``(n,)`` vector such as
+    survey weights). The counts are stored in the smallest unsigned integer type that
+    holds them (a bootstrap of 200 000 respondents: one byte per count instead of eight),
+    so the draws of a big resampling run fit in memory; consumers take rows in chunks.
+
+    ``draws[i:j]`` is a lazy view (``CountDraws``); ``np.asarray(draws[i:j])`` gives the
+    float64 rows; ``draws * w`` multiplies the scale. ``shape``, ``len`` and ``ndim``
+    behave as for the ``(n_draws, n)`` array it stands for.
+    """
+
+    ndim = 2
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, counts: np.ndarray, scale=None):
+        self.counts = counts
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.counts.shape
+
+    @property
+    def nbytes(self) -> int:
+        return self.counts.nbytes + (0 if self.scale is None else self.scale.nbytes)
+
+    def __len__(self) -> int:
+        return self.counts.shape[0]
+
+    def __getitem__(self, rows):
+        if isinstance(rows, tuple):  # rows and columns: materialise the rows first
+            return np.asarray(self[rows[0]])[(slice(None), *rows[1:])]
+        return CountDraws(self.counts[rows], self.scale)
+
+    def __mul__(self, other):
+        other = np.asarray(other, dtype=np.float64)
+        return CountDraws(self.counts, other if self.scale is None else self.scale * other)
+
+    __rmul__ = __mul__
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.counts.astype(np.float64)
+        if self.scale is not None:
+            out *= self.scale
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return (f"CountDraws({self.shape[0]} draws x {self.shape[1]}, {self.counts.dtype}"
+                f"{'' if self.scale is None else ', scaled'})")
+
+
+def _compact(chunks, n_draws: int, n: int) -> np.ndarray:
+    """Stack integer chunks into the smallest unsigned type that holds them (upcast on the way)."""
+    out = np.empty((n_draws, n), np.uint8)
+    at = 0
+    for ch in chunks:
+        top = int(ch.max()) if ch.size else 0
+        if top > np.iinfo(out.dtype).max:
+            dt = next(t for t in (np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
+            out = out.astype(dt)
+        out[at:at + ch.shape[0]] = ch
+        at += ch.shape[0]
+    return out
+
+
+def compact_multinomial_counts(rng: np.random.Generator, size: int, probs: np.ndarray,
+                               n_draws: int, *, chunk_bytes: float = 64e6) -> CountDraws:
+    """:func:`multinomial_counts` as :class:`CountDraws` (the same numbers, same stream).
+
+    Drawn in chunks of rows (numpy's multinomial draws row after row, so the chunks are
+    the rows one call would give, and the generator ends in the same state).
+    """
+    probs = np.asarray(probs, dtype=float)
+    probs = probs / probs.sum()
+    n = probs.size
+    step = max(1, int(chunk_bytes // max(8 * n, 1)))
+    chunks = (rng.multinomial(int(size), probs, size=min(step, int(n_draws) - i))
+              for i in range(0, int(n_draws), step))
+    return CountDraws(_compact(chunks, int(n_draws), n))
+
+
+def compact_bootstrap_counts(rng: np.random.Generator, n: int, n_draws: int) -> CountDraws:
+    """:func:`bootstrap_counts` as :class:`CountDraws` (the same numbers, same stream)."""
+    return compact_multinomial_counts(rng, n, np.full(n, 1.0 / n), n_draws)
+
+
+def split_labels(rng: np.random.Generator, n_total: int, n_first: int, n_draws: int, *,
+                 chunk_bytes: float = 64e6) -> np.ndarray:
+    """``(n_draws, n_total)`` booleans: ``n_first`` rows marked True per draw, at random.
+
+    The same labels as ``argsort(argsort(rng.random((n_draws, n_total)))) < n_first``
+    (the ``n_first`` smallest of uniform keys), drawn in chunks of rows with a partial
+    sort: memory ``n_draws x n_total`` bytes instead of 24 times that.
+    """
+    out = np.zeros((int(n_draws), int(n_total)), bool)
+    step = max(1, int(chunk_bytes // max(16 * n_total, 1)))
+    for i in range(0, int(n_draws), step):  # chunks of draws (memory bound)
+        keys = rng.random((min(step, int(n_draws) - i), int(n_total)))
+        if 0 < n_first < n_total:
+            first = np.argpartition(keys, n_first - 1, axis=1)[:, :n_first]
+            np.put_along_axis(out[i:i + keys.shape[0]], first, True, axis=1)
+        elif n_first >= n_total:
+            out[i:i + keys.shape[0]] = True
+    return out
 
 
 def multinomial_counts(rng: np.random.Generator, size: int, probs: np.ndarray,
@@ -144,7 +258,12 @@ def cramers_v_batch(weights: np.ndarray, onehot: np.ndarray, item_of_column: np.
     e = np.zeros((onehot.shape[1], n_items))
     e[np.arange(onehot.shape[1]), np.asarray(item_of_column)] = 1.0
     out = []
-    for sl in chunk_slices(weights.shape[0], onehot.shape[0] + onehot.shape[1] ** 2):
+    # per draw: the weighted one-hot (n, K) XLA forms on the way to the tables, the
+    # tables and their margins (float64), within half the memory_limit setting
+    n, k = onehot.shape
+    per_draw = 8 * (n * k + 4 * k * k + n)
+    budget = max(1, int(memory_limit() // 2 // max(per_draw, 1)))
+    for sl in chunk_slices(weights.shape[0], 1, budget):
         out.append(np.asarray(_cramers_v_kernel(jnp.asarray(weights[sl], dtype=float),
                                                 jnp.asarray(onehot, dtype=float),
                                                 jnp.asarray(e))))

@@ -1306,24 +1306,23 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
     rg_boot, rg_floor, rg_perm = rngs[0], rngs[1], rngs[2]
     wg = gold.weights_or_ones()
     ws = sim.weights_or_ones()
-    # count weights shared by every matrix kind (same respondents resampled)
-    cb_g = _rs.bootstrap_counts(rg_boot, n_g, n_boot) * wg if n_boot else None
-    cb_s = _rs.bootstrap_counts(rg_boot, n_s, n_boot) * ws if n_boot else None
-    cf_s = _rs.multinomial_counts(rg_floor, n_sim_draw, wg, n_null) if n_null else None
+    # count weights shared by every matrix kind (same respondents resampled), kept as
+    # small integers (CountDraws) and turned into float rows chunk by chunk
+    cb_g = _rs.compact_bootstrap_counts(rg_boot, n_g, n_boot) * wg if n_boot else None
+    cb_s = _rs.compact_bootstrap_counts(rg_boot, n_s, n_boot) * ws if n_boot else None
+    cf_s = _rs.compact_multinomial_counts(rg_floor, n_sim_draw, wg, n_null) if n_null else None
     cf_g = None
     if n_null and floor == "independent":
         if n_boot >= n_null:
             cf_g = cb_g[:n_null]
         else:
-            cf_g = _rs.bootstrap_counts(rg_floor, n_g, n_null) * wg
+            cf_g = _rs.compact_bootstrap_counts(rg_floor, n_g, n_null) * wg
     perm_w = None
     if opts["test_pvalue"] == "permutation" and opts["n_perm"] > 0:
         # exactly n_g of the pooled respondents go to "gold" in each permutation
-        keys = rg_perm.random((opts["n_perm"], n_g + n_s))
-        ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
-        labels = ranks < n_g
+        labels = _rs.split_labels(rg_perm, n_g + n_s, n_g, opts["n_perm"])
         w_all = np.concatenate([wg, ws])
-        perm_w = (labels * w_all, (~labels) * w_all)
+        perm_w = (_rs.CountDraws(labels, w_all), _rs.CountDraws(~labels, w_all))
     comps = []
     fits = (None, None)
     if len(ordinal) >= 2:

@@ -383,6 +383,98 @@ def _numpy_tables(codes, weights, n_cat, dtype):
     return T
 
 
+def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes):
+    """Tables ``X_b' diag(w_b) X_b`` (b, P, P) and valid-pair counts (b, p, p) of a unit.
+
+    ``codes`` (n, p) shared or (b, n, p); ``weights`` None, (n,) or (b, n). With shared
+    codes and batched weights all draws of a row chunk are one GEMM: the one-hot blocks
+    of the draws, each holding its weights instead of ones, side by side, against the
+    one-hot block ((m, b (P+1))' (m, P+1); column P takes missing answers and is
+    dropped); with batched codes a stacked matmul. A respondent counts in the pair
+    counts where both answers are valid and its weight is positive.
+    """
+    offsets = np.concatenate([[0], np.cumsum(n_cat)[:-1]]).astype(np.int64)
+    P, p = int(np.sum(n_cat)), n_cat.size
+    n = codes.shape[-2]
+    b = codes.shape[0] if codes_batched else weights.shape[0]
+    Q = P + 1
+    T = np.zeros((b, Q, Q), dtype)
+    cdt = np.float64 if n >= _F32_EXACT else np.float32
+    cnt = np.zeros((b, p + 1, p + 1), cdt)
+    item = np.arange(p)
+    step = max(64, int(step_bytes // (np.dtype(dtype).itemsize * max(2 * b * Q, 1))))
+    for r in range(0, n, step):  # row chunks (memory bound); no loop over draws or pairs
+        c = codes[..., r:r + step, :]
+        m = c.shape[-2]
+        rows = np.arange(m)
+        col = np.where(c >= 0, offsets + c, P)  # (m, p) or (b, m, p)
+        icol = np.where(c >= 0, item, p)  # validity: column p collects missing answers
+        w = None if weights is None else np.asarray(weights[..., r:r + step], dtype)
+        if not codes_batched:  # w (b, m): one GEMM for the unit
+            X = np.zeros((m, Q), dtype)
+            X[rows[:, None], col] = 1.0
+            # row r of draw b's block: w[b, r] times row r of X (C order, so the reshape
+            # below is a view)
+            wt = np.ascontiguousarray(w.T)  # (m, b): contiguous, twice as fast below
+            left = np.empty((m, b, Q), dtype)
+            np.multiply(wt[:, :, None], X[:, None, :], out=left)
+            T += (left.reshape(m, b * Q).T @ X).reshape(b, Q, Q)
+            del left
+            V = np.zeros((m, p + 1), cdt)
+            V[rows[:, None], icol] = 1.0
+            lv = np.empty((m, b, p + 1), cdt)
+            np.multiply((wt > 0).astype(cdt)[:, :, None], V[:, None, :], out=lv)
+            cnt += (lv.reshape(m, b * (p + 1)).T @ V).reshape(b, p + 1, p + 1)
+            continue
+        bi = np.arange(b)[:, None, None]
+        X = np.zeros((b, m, Q), dtype)
+        X[bi, rows[None, :, None], col] = 1.0
+        V = np.zeros((b, m, p + 1), cdt)
+        V[bi, rows[None, :, None], icol] = 1.0
+        if w is None:
+            left, lv = X, V
+        else:
+            wb = np.broadcast_to(w, (b, m))[:, :, None]
+            left = np.zeros((b, m, Q), dtype)
+            left[bi, rows[None, :, None], col] = wb
+            lv = np.zeros((b, m, p + 1), cdt)
+            lv[bi, rows[None, :, None], icol] = wb > 0
+        T += np.matmul(left.transpose(0, 2, 1), X)
+        cnt += np.matmul(lv.transpose(0, 2, 1), V)
+    return T[:, :P, :P], cnt[:, :p, :p]
+
+
+def _batch_tables_numpy(codes, weights, n_cat, dtype, codes_batched, budget):
+    """:func:`_batch_tables_serial` with the rows split over one thread per core."""
+    n = codes.shape[-2]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    workers = int(max(1, min(cores, 8, n // 1024)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        workers = 1
+    if workers == 1:
+        return _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, budget)
+    parts = np.array_split(np.arange(n), workers)
+
+    def run(idx):
+        rows = slice(idx[0], idx[-1] + 1)
+        w = None if weights is None else weights[..., rows]
+        return _batch_tables_serial(codes[..., rows, :], w, n_cat, dtype, codes_batched,
+                                    budget / workers)
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as ex:
+        parts = list(ex.map(run, parts))
+    T, cnt = parts[0]
+    for t, k in parts[1:]:
+        T += t
+        cnt += k
+    return T, cnt
+
+
 def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
     """numpy twin of the kernels' ``_pairs_from_compact`` (no compilation per data shape).
 
@@ -390,17 +482,20 @@ def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
     table and rescaled to sum to ``npos``; item thresholds (p, Kmax - 1),
     ``+inf`` for padding categories.
     """
-    Te = np.pad(T, ((0, 1), (0, 1)))
-    marg = Te[pad_idx, pad_idx]
-    cum = np.cumsum(marg, axis=1)
+    lead = T.shape[:-2]  # optional batch axes
+    Te = np.pad(T, ((0, 0),) * len(lead) + ((0, 1), (0, 1)))
+    marg = Te[..., pad_idx, pad_idx]
+    cum = np.cumsum(marg, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        prop = np.clip(cum / cum[:, -1:], 0.0, 1.0)
+        prop = np.clip(cum / cum[..., -1:], 0.0, 1.0)
     a = np.arange(pad_idx.shape[1] - 1)
-    tau = np.where(a[None, :] < n_cat[:, None] - 1, ndtri(prop[:, :-1]), np.inf)
-    tab = Te[pad_idx[iu][:, :, None], pad_idx[ju][:, None, :]]
-    wsum = tab.sum(axis=(1, 2))
+    tau = np.where(a[None, :] < n_cat[:, None] - 1, ndtri(prop[..., :-1]), np.inf)
+    tab = Te[..., pad_idx[iu][:, :, None], pad_idx[ju][:, None, :]]
+    del Te
+    wsum = tab.sum(axis=(-2, -1))
     scale = np.divide(npos, wsum, out=np.zeros_like(wsum), where=wsum > 0)
-    return tab * scale[:, None, None], tau
+    tab *= scale[..., None, None]
+    return tab, tau
 
 
 #: benchmarks/polychoric_profile.py sets a list; each call then appends (stage, wall s, cpu s)
@@ -417,6 +512,10 @@ def _stage(name: str | None = None) -> None:
         _PROFILE.append((name, now[0] - _last_mark[0], now[1] - _last_mark[1]))
     _last_mark[:] = now
 
+
+#: polychoric_batch on CPU: tables from numpy's BLAS (True) or from the JAX kernel (False,
+#: the accelerator path; the tests use it to run that path on CPU devices)
+_BATCH_TABLES_ON_CPU = True
 
 #: pairs per call of the Newton kernel: one compiled shape per (Kmax, dtype) serves any
 #: number of items, and chunks without |rho| >= .925 skip that branch of the CDF
@@ -987,14 +1086,25 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     devices = tuple(jax.devices())
     D = len(devices)
     tsz = np.dtype(tdt).itemsize
-    if batch_chunk is None:
+    limit = _settings.memory_limit() if memory_limit is None else \
+        _settings.parse_bytes(memory_limit)
+    # on CPU the tables come from numpy's BLAS (one GEMM per unit and row chunk; XLA's CPU
+    # matrix products are several times slower), the Newton kernel from JAX
+    numpy_tables = _on_cpu() and _BATCH_TABLES_ON_CPU
+    # the row chunk of the numpy tables: its one-hot blocks of a unit take this much
+    step_budget = min(256e6, limit / 8)
+    if numpy_tables:
+        # bytes per draw: tables (one partial per worker thread, the float64 copy and
+        # its padded gather source), pair tables (gathered, ordered and padded copies)
+        per_elem = P * P * (3 * tsz + 16) + 5 * M * kmax * kmax * 8
+        fits = max(1, int((limit - step_budget) // per_elem))
+        bc = min(B, fits) if batch_chunk is None else max(1, int(batch_chunk))
+    elif batch_chunk is None:
         # bytes per draw of a unit: its one-hot row chunk, compact table (with the copies
         # of the gather), pair tables (kernel output, host copy, ordering and padding
         # copies) and padded inputs; D units are in memory at once
         per_elem = (rc * P * tsz * (1 + codes_batched) + P * P * (2 * tsz + 16)
                     + 5 * M * kmax * kmax * 8 + n_pad * (4 * p * codes_batched + 16))
-        limit = _settings.memory_limit() if memory_limit is None else \
-            _settings.parse_bytes(memory_limit)
         fits = max(1, int(limit // (D * per_elem)))
         up = 1 << max(0, math.ceil(math.log2(B)))
         bc = up if up <= fits else 1 << int(math.log2(fits))
@@ -1010,11 +1120,22 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     npos = np.empty((B, M))
     k1 = kmax - 1
     units = list(range(0, B, bc))
+    group = 1 if numpy_tables else D
     bar = progress_bar(total=B, desc="polychoric resamples", unit="draw")
-    for g in range(0, len(units), D):  # groups of units (memory bound), not single draws
+    for g in range(0, len(units), group):  # groups of units (memory bound), not single draws
         pending = []
-        for d, s in enumerate(units[g:g + D]):  # dispatched asynchronously: all devices work
+        for d, s in enumerate(units[g:g + group]):  # dispatched asynchronously
             e = min(B, s + bc)
+            if numpy_tables:
+                wu = None if w is None else w[s:e] if weights_batched else w
+                T, cnt = _batch_tables_numpy(c[s:e] if codes_batched else c, wu, n_cat,
+                                             np.dtype(tdt), codes_batched, step_budget)
+                npc = cnt[:, iu, ju]
+                del cnt
+                pending.append((s, e, _pair_tables_numpy(T.astype(fdt), npc, pad_idx, n_cat,
+                                                         iu, ju) + (npc,)))
+                del T
+                continue
             if codes_batched:
                 cpad = np.full((bc, n_pad, p), -1, np.int32)
                 cpad[:e - s, :n] = c[s:e]

@@ -111,6 +111,7 @@ _UPPER = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, np.inf])
 
 #: Upper bound on floats per array in one batch of draws (memory ~ 8 bytes each).
 _BATCH_CELLS = 3_000_000
+_BATCH_BYTES = 384e6  # respondent multiplicities of one chunk of draws
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +408,11 @@ def _metric_draws(fids: list[SubgroupFidelity], metrics: Sequence[str], *, n_boo
     draws = np.empty((len(fids), len(metrics), B, G))
     # declared option positions: the modal distances go through a (Kmax, Kmax) matrix per pair
     per_draw = G * P * gold.kmax * max(2, len(fids)) * (1 if positions is None else gold.kmax)
-    step = max(1, _BATCH_CELLS // per_draw)
+    # and the respondent multiplicities of resampled sides, (b, n) float64 with their scaled
+    # copy: a fixed budget (not the memory_limit setting, so that the draws of a stratified
+    # resample, which depend on the chunking, do not depend on the setting)
+    n_rows = sum(len(sd.w) for sd in (gside, *sims) if not sd.fixed)
+    step = max(1, min(_BATCH_CELLS // per_draw, int(_BATCH_BYTES // max(24 * n_rows, 1))))
     for s0 in range(0, B, step):
         b = min(step, B - s0)
         if _counts is not None:
