@@ -196,3 +196,21 @@ def test_audit_subgroups_get_the_minimum_cell_size_and_n():
     rows = rep.table[rep.table["component"].isin(["marginal", "modal"])]
     assert "Q289=1" not in set(rows["subgroup"]) and "Q289=0" in set(rows["subgroup"])
     assert rows["n"].notna().all()
+
+
+def test_marginal_and_modal_headlines_have_a_noise_floor(gold):
+    sims = {"shuffled": pa.datasets.shuffled(gold, seed=1),
+            "persona": pa.datasets.persona_like(gold, seed=2)}
+    rep = audit(gold, sims, by=["Q260"], n_boot=10, n_null=20, seed=0, structure=False,
+                cultural_map=False)
+    s = rep.summary.set_index(["population", "statistic"])
+    w1, acc = "mean normalised W1 (ordinal items)", "modal accuracy"
+    # a distance is bounded above, a similarity below; shuffling keeps every marginal
+    assert s.loc[("shuffled", w1), "floor_high"] > 0
+    assert np.isnan(s.loc[("shuffled", w1), "floor_low"])
+    assert s.loc[("shuffled", w1), "verdict"] == "within noise"
+    assert s.loc[("persona", w1), "verdict"] == "beyond floor"
+    assert 0 < s.loc[("persona", acc), "floor_low"] < 1
+    assert s.loc[("persona", acc), "verdict"] == "beyond floor"
+    # one floor per simulated size, shared by the populations of that size
+    assert s.loc[("shuffled", acc), "floor_low"] == s.loc[("persona", acc), "floor_low"]

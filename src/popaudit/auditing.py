@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from popaudit._inference import progress_default, resolve_seed, warn
+from popaudit._inference import progress_bar, progress_default, resolve_seed, warn
 from popaudit.components import COMPONENTS, AuditContext, Component, headline
 from popaudit.data.distributions import AnswerDistributions
 from popaudit.data.survey import Survey, as_populations, check_compatible
@@ -48,7 +48,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
           factors: int | None = None, cultural_map: bool | None = None,
           subgroups=None, components: Sequence[str] | None = None, n_boot: int = 200,
           n_null: int = 200, seed=None, confidence_level: float = 0.95,
-          progress: bool | Callable[[str], None] = False) -> Report:
+          progress: bool | Callable[[str], None] | None = None) -> Report:
     """Audit one or more simulated populations against gold.
 
     Parameters
@@ -92,11 +92,11 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         Seed of every resampling step; the integer used is in ``report.settings["seed"]``.
     confidence_level : float
         Level of the bootstrap intervals.
-    progress : bool or callable
-        Called with a short message as each step starts (the CLI shows them); ``False``
-        (default) is silent, also for the progress bars of the resampling loops inside
-        (bootstrap draws, noise floors, permutations); ``True`` shows those bars; a
-        callable shows them when stderr is a terminal.
+    progress : bool, callable or None
+        Progress bars over the components and inside the resampling loops (bootstrap
+        draws, noise floors, permutations): ``None`` (default) shows them only when stderr
+        is a terminal, ``True`` always, ``False`` never. A callable is also called with a
+        short message as each step starts (the CLI prints them).
 
     Returns
     -------
@@ -172,7 +172,10 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         record(comp, key or name, result, list(group))
         return True
 
+    bar = progress_bar(total=len(chosen), desc="audit", unit="component", progress=bars)
     for comp in chosen:
+        bar.set_postfix_str(comp.name, refresh=False)
+        bar.update(1)
         eligible = {n: p for n, p in pops.items() if isinstance(p, comp.accepts)}
         if not eligible:
             continue
@@ -187,6 +190,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         else:
             for name, sim in eligible.items():
                 attempt(comp, name, {name: sim})
+    bar.close()
 
     seen = set()
     for w in caught:

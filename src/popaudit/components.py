@@ -19,6 +19,7 @@ To add a component: subclass :class:`Component`, implement ``run``, ``rows`` and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import popaudit as pa
-from popaudit._inference import DISTANCE, SIMILARITY
+from popaudit._inference import DISTANCE, SIMILARITY, floor_summary, seed_from_name
 from popaudit.data.distributions import AnswerDistributions
 from popaudit.data.survey import Survey
 
@@ -48,6 +49,7 @@ class AuditContext:
     n_factors: int | None = None
     subgroups: Any = None
     options: Mapping = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def headline(statistic: str, value, *, direction: str | None = None, floor_median=np.nan,
@@ -106,6 +108,73 @@ def _only(populations: dict):
     return name, pop
 
 
+#: Headline statistics of the marginal and modal components: label -> (component, metric,
+#: item kind or None, direction).
+_ITEM_HEADLINES = {
+    "mean normalised W1 (ordinal items)": ("marginal", "w1_norm", "ordinal", DISTANCE),
+    "mean Jensen-Shannon distance": ("marginal", "js_distance", "all", DISTANCE),
+    "modal accuracy": ("modal", "accuracy", None, SIMILARITY),
+    "modal distance error": ("modal", "distance_error", None, DISTANCE),
+}
+
+
+def _item_headlines(marginal=None, modal=None) -> dict[str, tuple[float, int]]:
+    """``label -> (value, n)`` of the marginal and modal headline statistics."""
+    out = {}
+    for label, (comp, metric, kind, _) in _ITEM_HEADLINES.items():
+        res = marginal if comp == "marginal" else modal
+        if res is None:
+            continue
+        summ = res.summary
+        rows = summ[(summ["metric"] == metric)
+                    & ((summ["item_kind"] == kind) if kind is not None else True)]
+        if len(rows):
+            r = rows.iloc[0]
+            out[label] = (float(r["mean"]), int(r["n_items"] if kind else r["n_used"]))
+    return out
+
+
+def _gold_floor(gold: Survey, n_sim: int, ctx: AuditContext) -> dict[str, np.ndarray]:
+    """Noise floor of the marginal and modal headlines for a population of ``n_sim``.
+
+    Each of ``ctx.n_null`` draws compares a bootstrap replicate of gold with an independent
+    resample of ``n_sim`` gold respondents (weights kept), the "independent" floor of
+    :func:`popaudit.compare_correlations`: what another real sample of that size would
+    score; modal statistics over the audit's subgroups (``ctx.by``) as the headline is.
+    Computed once per simulated size within an audit.
+    """
+    key = ("item_floor", int(n_sim))
+    if key not in ctx.cache:
+        rng = np.random.default_rng(seed_from_name(ctx.seed, f"item floor {n_sim}"))
+        n = gold.n_respondents
+        draws: dict[str, list] = {label: [] for label in _ITEM_HEADLINES}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tiny resampled cells warn; the floor is global
+            for _ in range(ctx.n_null):
+                a = gold.subset(rng.integers(0, n, n))
+                b = gold.subset(rng.integers(0, n, int(n_sim)))
+                modal = pa.compare_modes(a, b, by=list(ctx.by) or None, ties=ctx.ties,
+                                         unmatched="drop" if ctx.by else "raise")
+                got = _item_headlines(pa.compare_marginals(a, b, kl_smoothing=ctx.kl_smoothing),
+                                      modal)
+                for label, values in draws.items():
+                    values.append(got.get(label, (np.nan, 0))[0])
+        ctx.cache[key] = {k: np.asarray(v, dtype=float) for k, v in draws.items()}
+    return ctx.cache[key]
+
+
+def _floored_headlines(result_floor: dict | None, values: dict) -> list[dict]:
+    out = []
+    for label, (value, n) in values.items():
+        direction = _ITEM_HEADLINES[label][3]
+        fl = floor_summary(value, None if result_floor is None else result_floor[label],
+                           direction, 0.95)
+        out.append(headline(label, value, direction=direction, n=n,
+                            floor_median=fl["floor_median"], floor_low=fl["floor_low"],
+                            floor_high=fl["floor_high"]))
+    return out
+
+
 class Marginals(Component):
     """Per item (and subgroup): W1, Jensen–Shannon, TV, Hellinger, KL, mean and spread."""
 
@@ -116,11 +185,13 @@ class Marginals(Component):
         _, sim = _only(populations)
         overall = pa.compare_marginals(gold, sim, kl_smoothing=ctx.kl_smoothing)
         by = (pa.compare_marginals(gold, sim, by=list(ctx.by), kl_smoothing=ctx.kl_smoothing,
-                                      unmatched="drop") if ctx.by else None)
-        return {"overall": overall, "by": by}
+                                   unmatched="drop") if ctx.by else None)
+        floor = (_gold_floor(gold, sim.n_respondents, ctx)
+                 if isinstance(sim, Survey) and ctx.n_null > 0 else None)
+        return {"overall": overall, "by": by, "floor": floor}
 
     def rows(self, result, population):
-        parts = [r.to_frame() for r in result.values() if r is not None]
+        parts = [result[k].to_frame() for k in ("overall", "by") if result[k] is not None]
         return pd.concat(parts, ignore_index=True).drop(columns=["population"], errors="ignore")
 
     def parts(self, result, key):
@@ -130,14 +201,7 @@ class Marginals(Component):
         return out
 
     def headlines(self, result, population):
-        out = []
-        labels = {("w1_norm", "ordinal"): "mean normalised W1 (ordinal items)",
-                  ("js_distance", "all"): "mean Jensen-Shannon distance"}
-        for row in result["overall"].summary.itertuples():
-            label = labels.get((row.metric, row.item_kind))
-            if label:
-                out.append(headline(label, row.mean, direction=DISTANCE, n=row.n_items))
-        return out
+        return _floored_headlines(result["floor"], _item_headlines(marginal=result["overall"]))
 
 
 class Modes(Component):
@@ -148,18 +212,20 @@ class Modes(Component):
 
     def run(self, gold, populations, ctx):
         _, sim = _only(populations)
-        return pa.compare_modes(gold, sim, by=list(ctx.by) or None, ties=ctx.ties,
-                                   unmatched="drop" if ctx.by else "raise")
+        modal = pa.compare_modes(gold, sim, by=list(ctx.by) or None, ties=ctx.ties,
+                                 unmatched="drop" if ctx.by else "raise")
+        floor = (_gold_floor(gold, sim.n_respondents, ctx)
+                 if isinstance(sim, Survey) and ctx.n_null > 0 else None)
+        return {"modal": modal, "floor": floor}
 
     def rows(self, result, population):
-        return result.to_frame().drop(columns=["population"], errors="ignore")
+        return result["modal"].to_frame().drop(columns=["population"], errors="ignore")
+
+    def parts(self, result, key):
+        return {("modal", key): result["modal"]}
 
     def headlines(self, result, population):
-        labels = {"accuracy": ("modal accuracy", SIMILARITY),
-                  "distance_error": ("modal distance error", DISTANCE)}
-        return [headline(labels[r.metric][0], r.mean, direction=labels[r.metric][1],
-                         n=r.n_used)
-                for r in result.summary.itertuples() if r.metric in labels]
+        return _floored_headlines(result["floor"], _item_headlines(modal=result["modal"]))
 
 
 class InvalidAnswers(Component):
