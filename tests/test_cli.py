@@ -37,7 +37,7 @@ def _subparsers(parser):
 def test_help_is_plain_text_and_every_option_has_help(capsys):
     parser = build_parser()
     parsers = {"popaudit": parser, **_subparsers(parser)}
-    assert set(parsers) == {"popaudit", "demo", "audit", "polychoric"}
+    assert set(parsers) == {"popaudit", "demo", "audit", "polychoric", "sweep"}
     for name, p in parsers.items():
         text = p.format_help()
         for markup in ("``", ":func:", ":class:", ".. ", "`~"):
@@ -242,3 +242,105 @@ def test_wvs_codebook_is_used_automatically(files, capsys):
     assert "Q262" not in corr.index and "B_COUNTRY_ALPHA" not in corr.index
     th = pd.read_csv(out / "thresholds.csv")
     assert (th["item"] == "Q164").sum() == 9               # the codebook's 10 codes
+
+
+# ---------------------------------------------------------------------------
+# popaudit sweep
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sweep_files(tmp_path_factory):
+    """Two synthetic countries; two simulated populations, one lacking country BBB."""
+    import warnings
+
+    d = tmp_path_factory.mktemp("sweep")
+    frames = [pa.datasets.wvs_like_frame(n=200, seed=i).assign(B_COUNTRY_ALPHA=c)
+              for i, c in enumerate(["AAA", "BBB"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gold = pa.wvs_survey(pd.concat(frames, ignore_index=True), name="gold")
+        gold = gold.select(["Q164", "Q182", "Q184", "Q46", "Q57", "Q45"])
+        sim = pa.datasets.persona_like(gold, seed=2)
+    keep = [*gold.item_names, "B_COUNTRY_ALPHA", "W_WEIGHT"]
+    gold.to_frame()[keep].to_csv(d / "gold.csv", index=False)
+    (d / "runs").mkdir()
+    frame = sim.to_frame()[keep[:-1]]
+    frame.to_csv(d / "runs" / "persona.csv", index=False)
+    frame[frame["B_COUNTRY_ALPHA"] == "AAA"].to_csv(d / "aaa_only.csv", index=False)
+    return d
+
+
+def _write_toml(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_sweep_command_runs_a_small_sweep(sweep_files, capsys):
+    d = sweep_files
+    conf = _write_toml(d / "sweep.toml", """
+gold = "gold.csv"
+split_by = "B_COUNTRY_ALPHA"
+components = ["marginal", "modal"]
+store = "store"
+n_boot = 5
+seed = 3
+weights = "W_WEIGHT"
+
+[populations]
+"m" = "runs/*.csv"
+"m/aaa_only" = "aaa_only.csv"
+""")
+    rc = main(["sweep", conf])
+    assert rc == 0  # a failed task is reported, not fatal
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
+    assert "4 tasks (2 split(s) x 2 population(s)): 3 ok, 1 failed" in out
+    assert f"store: {d / 'store'}/" in out and "popaudit.read_sweep(" in out
+    assert "mean Jensen-Shannon distance" in out and "modal accuracy" in out
+    assert "task 'BBB/m/aaa_only' failed" in out
+    assert "task 4/4" in err  # one progress line per finished task
+    res = pa.read_sweep(d / "store")
+    assert sorted(res.tasks["task"]) == ["AAA/m/aaa_only", "AAA/m/persona", "BBB/m/aaa_only",
+                                         "BBB/m/persona"]
+    assert set(res.summary["component"]) == {"marginal", "modal"}
+    # the same numbers as the Python API on the same files (seed 3, each task's from its name)
+    gold = pa.read_survey(d / "gold.csv", items=pa.data.codebook.codebook_items(
+        ["Q164", "Q182", "Q184", "Q46", "Q57", "Q45"]), demographics=["B_COUNTRY_ALPHA"],
+        weights="W_WEIGHT")
+    sub = gold.subset((gold.demographics["B_COUNTRY_ALPHA"] == "AAA").to_numpy())
+    sim = pa.read_survey(d / "runs" / "persona.csv", items=gold.items,
+                         demographics=["B_COUNTRY_ALPHA"])
+    sim = sim.subset((sim.demographics["B_COUNTRY_ALPHA"] == "AAA").to_numpy())
+    rep = pa.audit(sub, {"m/persona": sim}, components=["marginal", "modal"], n_boot=5,
+                   n_null=5, seed=pa._inference.seed_from_name(3, "AAA/m/persona"))
+    got = res.summary[res.summary["task"] == "AAA/m/persona"].reset_index(drop=True)
+    pd.testing.assert_series_equal(got["value"], rep.summary["value"], check_names=False)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('gold = "gold.csv"\nsplit = "B_COUNTRY_ALPHA"\n[populations]\nm = "aaa_only.csv"\n',
+     "unknown key(s) 'split' in bad.toml (did you mean 'split_by'?)"),
+    ('gold = "gold.csv"\n', "bad.toml has no 'populations'"),
+    ('gold = "gold.csv"\nn_boot = "many"\n[populations]\nm = "aaa_only.csv"\n',
+     "n_boot must be an integer"),
+    ('gold = "gold.csv"\ncomponents = ["marginal", "modes"]\n[populations]\nm = "aaa_only.csv"\n',
+     "unknown component(s) 'modes'"),
+    ('gold = "gold.csv"\nsplit_by = "country"\n[populations]\nm = "aaa_only.csv"\n',
+     "column 'country' (--by) not found in gold.csv"),
+    ('gold = "gold.csv"\n[populations]\nm = "runs/*.parquet"\n',
+     "population 'm': no file matches 'runs/*.parquet'"),
+    ('gold = "gold.csv"\nby = "Q260"\n[populations]\nm = "aaa_only.csv"\n',
+     "population 'm': aaa_only.csv lacks the column(s) 'Q260'"),
+    ('gold = "gold.csv"\n[populations\n', "bad.toml is not valid TOML"),
+])
+def test_sweep_file_errors_are_one_line(sweep_files, capsys, text, message):
+    d = sweep_files
+    if "Q260" in text:  # gold has Q260; the simulated file does not
+        frame = pd.read_csv(d / "gold.csv").assign(Q260=1)
+        frame.to_csv(d / "gold_q260.csv", index=False)
+        text = text.replace("gold.csv", "gold_q260.csv")
+    rc = main(["sweep", _write_toml(d / "bad.toml", text), "--quiet"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("popaudit: error: ") and message in err, err
+    assert err.count("\n") == 1

@@ -1,4 +1,4 @@
-"""Command line: ``popaudit demo``, ``popaudit audit``, ``popaudit polychoric``.
+"""Command line: ``popaudit demo``, ``audit``, ``polychoric`` and ``sweep``.
 
 The CLI is the only place that prints. Every command writes its results into the
 folder named by ``--out``; step messages and progress go to stderr, the summary to
@@ -8,6 +8,7 @@ stdout.
 from __future__ import annotations
 
 import argparse
+import glob
 import re
 import sys
 import time
@@ -23,13 +24,15 @@ polychoric structure, factors and the Inglehart-Welzel cultural map, each read
 against its sampling noise floor."""
 
 _EPILOG = """\
-Every command writes into the folder named by --out (created if needed).
+Every command writes into the folder named by --out (created if needed); a sweep
+writes into the store its configuration file names.
 
 examples:
   popaudit demo
   popaudit audit gold.csv persona.csv finetuned.csv --by Q260,X003R --weights W_WEIGHT
   popaudit audit gold.sav model.csv --codebook codebook.json --out my-audit
   popaudit polychoric gold.csv --weights W_WEIGHT --se --out gold-polychoric
+  popaudit sweep sweep.toml --scheduler tcp://scheduler:8786
 
 Documentation: README.md and docs/cli.md in the source tree."""
 
@@ -383,6 +386,201 @@ def cmd_polychoric(args) -> int:
 
 
 # ---------------------------------------------------------------------------
+# popaudit sweep: a TOML file describes the sweep
+# ---------------------------------------------------------------------------
+
+#: Keys of a sweep file: key -> (accepted types, meaning). Paths are relative to the file.
+SWEEP_KEYS = {
+    "gold": ((str,), "gold survey file (all splits)"),
+    "populations": ((dict,), "table: population name -> file or glob pattern"),
+    "split_by": ((str,), "column whose values split the sweep (a country column, say)"),
+    "components": ((list,), "audit components (default marginal, modal, invalid, structure)"),
+    "store": ((str,), "folder of the results, one Parquet file per task (default sweep-store)"),
+    "scheduler": ((str,), "address of a running Dask scheduler (default: a local cluster)"),
+    "n_boot": ((int,), "bootstrap draws (default 200)"),
+    "n_null": ((int,), "gold resamples of the noise floors (default n_boot)"),
+    "seed": ((int,), "the sweep's seed; each task's derives from it and its name (default 0)"),
+    "by": ((str, list), "demographic columns whose crossing defines the subgroups"),
+    "items": ((str, list), "item columns (default: as popaudit audit)"),
+    "codebook": ((str,), "codebook file declaring item scales"),
+    "weights": ((str,), "column of survey weights in the gold file"),
+    "no_wvs_codebook": ((bool,), "infer WVS-7 items' scales from the data"),
+    "factors": ((int,), "also compare K-factor solutions"),
+}
+
+
+def _sweep_config(path: Path) -> dict:
+    """The sweep file, checked: known keys of the right types, paths made absolute."""
+    import tomllib
+
+    if not path.exists():
+        raise FileNotFoundError(f"no such sweep file: {path}")
+    try:
+        with path.open("rb") as fh:
+            conf = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"{path.name} is not valid TOML: {exc}") from None
+    unknown = [k for k in conf if k not in SWEEP_KEYS]
+    if unknown:
+        import difflib
+
+        close = [m for k in unknown for m in difflib.get_close_matches(k, SWEEP_KEYS, n=1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise CLIError(f"unknown key(s) {', '.join(map(repr, unknown))} in {path.name}{hint}; "
+                       f"the keys are {', '.join(SWEEP_KEYS)}")
+    for key, value in conf.items():
+        types = SWEEP_KEYS[key][0]
+        if not isinstance(value, types) or (bool in types) != isinstance(value, bool):
+            want = " or ".join({"str": "a string", "dict": "a table", "list": "a list",
+                                "int": "an integer", "bool": "true or false"}[t.__name__]
+                               for t in types)
+            raise CLIError(f"{path.name}: {key} must be {want} ({SWEEP_KEYS[key][1]}), got "
+                           f"{value!r}")
+    for key in ("gold", "populations"):
+        if key not in conf:
+            raise CLIError(f"{path.name} has no {key!r} ({SWEEP_KEYS[key][1]})")
+    if not conf["populations"]:
+        raise CLIError(f"{path.name}: the populations table is empty")
+    root = path.resolve().parent
+    where = {k: str(root / conf[k]) for k in ("gold", "codebook") if k in conf}
+    pops = {}
+    for name, pattern in conf["populations"].items():
+        if not isinstance(pattern, str):
+            raise CLIError(f"{path.name}: population {name!r} must be a file or glob pattern "
+                           f"(a string), got {pattern!r}")
+        full = str(root / pattern)
+        if glob.has_magic(full):  # one population per file, named like popaudit.sweep does
+            files = sorted(glob.glob(full))
+            if not files:
+                raise CLIError(f"{path.name}: population {name!r}: no file matches {pattern!r}")
+            pops.update({f"{name}/{Path(f).stem}": f for f in files})
+        else:
+            pops[str(name)] = full
+    return {**conf, **where, "populations": pops,
+            "store": str(root / conf.get("store", "sweep-store"))}
+
+
+def _sweep_scorecard(result) -> str:
+    """Each component's headline per population: mean over splits, splits beyond the floor."""
+    import pandas as pd
+
+    from popaudit.report import SECTIONS
+
+    summ = result.summary
+    if summ.empty:
+        return "(no headline numbers)"
+    n_splits = summ["split"].nunique()
+    order = [c for c in SECTIONS if c in set(summ["component"])]
+    order += [c for c in dict.fromkeys(summ["component"]) if c not in order]
+    columns = {}
+    for comp in order:
+        rows = summ[summ["component"] == comp]
+        have = list(dict.fromkeys(rows["statistic"]))
+        stat = next((h for h in SECTIONS[comp].headline if h in have), None) \
+            if comp in SECTIONS else None
+        rows = rows[rows["statistic"] == (stat or have[0])]
+        cells = {}
+        for pop, r in rows.groupby("population", sort=False):
+            vals = pd.to_numeric(r["value"], errors="coerce")
+            judged = r["verdict"].isin(["beyond floor", "within noise"])
+            text = f"{vals.mean():.3f}" if vals.notna().any() else "undefined"
+            if judged.any():
+                text += f" ({int((r['verdict'] == 'beyond floor').sum())}/{int(judged.sum())})"
+            cells[pop] = text
+        columns[(comp, stat or have[0])] = cells
+    table = pd.DataFrame(columns)
+    table = table.reindex(sorted(set(result.tasks["population"]))).fillna("-")
+    table.index.name = "population"
+    return (f"scorecard: mean over {n_splits} split(s); (k/n): beyond gold's noise floor in "
+            f"k of the n splits with a floor\n{table.to_string()}")
+
+
+def cmd_sweep(args) -> int:
+    from popaudit.sweep import sweep
+
+    say = _Say(args.quiet)
+    t0 = time.perf_counter()
+    conf = _sweep_config(Path(args.config))
+    if args.store:
+        conf["store"] = args.store
+    if args.scheduler:
+        conf["scheduler"] = args.scheduler
+    split_by = conf.get("split_by")
+    by = conf.get("by", [])
+    by = _split(by) if isinstance(by, str) else [str(b) for b in by]
+    items = conf.get("items")
+    reading = argparse.Namespace(
+        items=",".join(items) if isinstance(items, list) else items,
+        by=",".join(dict.fromkeys([*by, *([split_by] if split_by else [])])),
+        weights=conf.get("weights"), codebook=conf.get("codebook"),
+        no_wvs_codebook=conf.get("no_wvs_codebook", False))
+    components = conf.get("components")
+    if components is not None:
+        from popaudit.components import COMPONENTS
+
+        bad = [c for c in components if c not in COMPONENTS]
+        if bad:
+            raise CLIError(f"unknown component(s) {', '.join(map(repr, bad))} in "
+                           f"{Path(args.config).name}; choose from {', '.join(COMPONENTS)}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gold = _read_gold(reading, say, Path(conf["gold"]))
+        wanted = [*gold.item_names, *gold.demographics.columns]
+        for name, file in conf["populations"].items():
+            path = Path(file)
+            cols = _columns_of(path)
+            lacking = [c for c in wanted if c not in cols]
+            if lacking:
+                raise CLIError(f"population {name!r}: {path.name} lacks the column(s) "
+                               f"{', '.join(map(repr, lacking[:10]))}"
+                               f"{' ...' if len(lacking) > 10 else ''} (gold's items and "
+                               "the by / split_by columns)")
+        client = None
+        if conf.get("scheduler"):
+            from dask.distributed import Client
+
+            say(f"connecting to the Dask scheduler at {conf['scheduler']}")
+            try:
+                client = Client(conf["scheduler"], timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise CLIError(f"cannot reach the Dask scheduler at {conf['scheduler']!r}: "
+                               f"{exc}") from None
+        else:
+            say("starting a local Dask cluster (one worker process per core)")
+        n_boot = conf.get("n_boot", 200)
+        try:
+            say(f"sweep over {len(conf['populations'])} population(s)"
+                + (f", split by {split_by}" if split_by else "") + f"; store {conf['store']}")
+            res = sweep(gold, conf["populations"], split_by=split_by,
+                        components=components, store=conf["store"], client=client,
+                        n_boot=n_boot, n_null=conf.get("n_null", n_boot),
+                        seed=conf.get("seed", 0), by=by or None,
+                        read_options={"out_of_scale": "invalid"},
+                        audit_options={"factors": conf["factors"]} if "factors" in conf
+                        else None, progress=say)
+        finally:
+            if client is not None:
+                client.close()
+    tasks = res.tasks
+    ok = int((tasks["status"] == "ok").sum())
+    n_split, n_pop = tasks["split"].nunique(), tasks["population"].nunique()
+    print(f"popaudit sweep: {len(tasks)} tasks ({n_split} split(s) x {n_pop} "
+          f"population(s)): {ok} ok, {len(tasks) - ok} failed; "
+          f"{len(res.settings['computed'])} computed now")
+    print(_sweep_scorecard(res))
+    notes = [*res.notes, *_notes(caught)]
+    if notes:
+        print("\nnotes:")
+        for note in dict.fromkeys(n.splitlines()[0] for n in notes):
+            print(f"  - {note}")
+    store = conf["store"]
+    print(f"\nstore: {store}/ ({len(tasks)} Parquet files, one per task); read it with "
+          f"popaudit.read_sweep({store!r})")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------
 # The parser
 # ---------------------------------------------------------------------------
 
@@ -473,6 +671,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default: %(default)s)")
     c.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     c.set_defaults(func=cmd_polychoric)
+
+    w = sub.add_parser("sweep", formatter_class=fmt,
+                       help="many audits (models x steering methods x countries) on Dask",
+                       description="Audit many simulated populations, each split by country "
+                                   "(or any column), as Dask tasks:\none task per (split, "
+                                   "population), one Parquet file per task in the store.\n"
+                                   "A sweep that stopped resumes where it stopped. The sweep "
+                                   "file (TOML) names\nthe gold file, the populations and the "
+                                   "options; see docs/cli.md.",
+                       epilog="example sweep.toml:\n"
+                              '  gold = "wvs7.csv"\n'
+                              '  split_by = "B_COUNTRY_ALPHA"\n'
+                              '  components = ["marginal", "modal", "structure"]\n'
+                              '  store = "sweep-store"\n'
+                              "  n_boot = 200\n"
+                              "  [populations]\n"
+                              '  "llama-3/default" = "runs/llama3_default.csv"\n'
+                              '  "llama-3/persona" = "runs/llama3_persona.csv"\n'
+                              '  "gpt-4o" = "runs/gpt4o/*.csv"   # one population per file')
+    w.add_argument("config", help="sweep file (TOML); paths in it are relative to its folder")
+    w.add_argument("--store", metavar="DIR",
+                   help="results folder (overrides the file's store)")
+    w.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                        "(overrides the file's scheduler; default: a local cluster)")
+    w.add_argument("--quiet", action="store_true",
+                   help="no progress messages (one line per finished task) on stderr")
+    w.set_defaults(func=cmd_sweep)
     return p
 
 

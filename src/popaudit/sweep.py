@@ -220,7 +220,7 @@ def sweep(gold, populations: Mapping, *, split_by: str | None = None,
           components: Sequence[str] | None = None, store="sweep", client=None,
           n_boot: int = 200, n_null: int = 200, seed=None, by=None,
           read_options: Mapping | None = None, audit_options: Mapping | None = None,
-          retry_failed: bool = True, progress: bool | None = None) -> SweepResult:
+          retry_failed: bool = True, progress=None) -> SweepResult:
     """Audit many simulated populations, split by country (or any column), on Dask.
 
     Parameters
@@ -254,8 +254,9 @@ def sweep(gold, populations: Mapping, *, split_by: str | None = None,
         More keyword arguments of :func:`popaudit.audit` (e.g. ``{"factors": 3}``).
     retry_failed : bool
         Re-run tasks whose stored result is a failure.
-    progress : bool or None
-        A progress bar over tasks (None: only on a terminal).
+    progress : bool, callable or None
+        A progress bar over tasks (None: only on a terminal); a callable is called with one
+        line per finished task (``"task 3/12 DEU/model-a/persona: ok"``), as the CLI does.
 
     Returns
     -------
@@ -304,11 +305,15 @@ def sweep(gold, populations: Mapping, *, split_by: str | None = None,
                 _run_task, t, gold_ref, pops[t.population], os.fspath(store_path), split_by,
                 dict(read_options or {}), audit_opts, seed_from_name(seed_value, t.name),
                 key=f"popaudit-sweep-{run_id}-{t.filename}", pure=False, retries=2) for t in todo]
+            say = progress if callable(progress) else None
             with progress_bar(total=len(futures), desc="sweep", unit="task",
-                              progress=progress) as bar:
-                for fut in as_completed(futures):
-                    fut.result()
+                              progress=None if say else progress) as bar:
+                for k, fut in enumerate(as_completed(futures), 1):
+                    row = fut.result()
                     bar.update(1)
+                    if say:
+                        say(f"task {k}/{len(futures)} {row['task']}: {row['status']}"
+                            + (f" ({row['error']})" if row["error"] else ""))
         finally:
             if cluster is not None:
                 dask_client.close()
@@ -357,7 +362,8 @@ def read_sweep(store, *, tasks: Sequence[str] | None = None) -> SweepResult:
         table = arrow.to_pandas()
         tables.append(table)
         summ = pd.DataFrame(meta.get("summary") or [], columns=SUMMARY_COLUMNS)
-        summaries.append(summ.assign(task=meta["task"], split=meta["split"]))
+        if len(summ):  # a failed task has none (an empty frame would make columns object)
+            summaries.append(summ.assign(task=meta["task"], split=meta["split"]))
         rows.append({"task": meta["task"], "split": meta["split"],
                      "population": meta["population"], "status": meta["status"],
                      "error": meta["error"], "seed": meta["seed"], "file": f.name})
