@@ -20,7 +20,7 @@ def gold():
 def report(gold):
     sims = {"shuffled": pa.datasets.shuffled(gold, seed=1),
             "persona": pa.datasets.persona_like(gold, seed=2)}
-    return audit(gold, sims, by=["Q260"], seed=0, n_boot=30, n_null=30)
+    return audit(gold, sims, by=["Q260"], seed=0, n_boot=30, n_null=30, networks=False)
 
 
 def test_table_is_tidy(report):
@@ -137,7 +137,7 @@ def test_undefined_jennrich_pvalue_says_why():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rep = audit(gold, {"mc": sim}, n_boot=10, n_null=10, cultural_map=False)
+        rep = audit(gold, {"mc": sim}, n_boot=10, n_null=10, cultural_map=False, networks=False)
     row = rep.summary[rep.summary.statistic == "Jennrich p-value"].iloc[0]
     if pd.isna(row["value"]):
         assert "singular" in row["note"] or "undefined" in row["note"]
@@ -169,7 +169,7 @@ def test_one_failing_population_keeps_the_others(gold):
     ones = pa.Survey.from_category_indices(idx, gold.items, demographics=gold.demographics)
     sims = {"ones": ones, "shuffled": pa.datasets.shuffled(gold, seed=1)}
     with pytest.warns(UserWarning, match="could not be computed for 'ones'"):
-        rep = audit(gold, sims, n_boot=10, n_null=10, seed=0)
+        rep = audit(gold, sims, n_boot=10, n_null=10, seed=0, networks=False)
     row = rep.summary[(rep.summary.population == "shuffled")
                       & (rep.summary.statistic == "polychoric RMSE")].iloc[0]
     assert np.isfinite(row["value"]) and row["verdict"] == "beyond floor"
@@ -214,3 +214,15 @@ def test_marginal_and_modal_headlines_have_a_noise_floor(gold):
     assert s.loc[("persona", acc), "verdict"] == "beyond floor"
     # one floor per simulated size, shared by the populations of that size
     assert s.loc[("shuffled", acc), "floor_low"] == s.loc[("persona", acc), "floor_low"]
+
+
+def test_networks_component_reads_the_nct_against_its_floor():
+    gold = pa.datasets.wvs_like(n=500, seed=0).select(["Q164", "Q182", "Q184", "Q46", "Q57",
+                                                        "Q45", "Q131", "Q6"])
+    sims = {"shuffled": pa.datasets.shuffled(gold, seed=1)}
+    rep = audit(gold, sims, n_boot=10, n_null=20, seed=0, components=["networks"])
+    row = rep.summary[rep.summary.statistic == "network max edge difference"].iloc[0]
+    assert row["verdict"] == "beyond floor" and row["value"] > row["floor_high"]
+    nct = rep.results[("networks", "shuffled")]
+    assert row["value"] == pytest.approx(nct.statistic("max_edge_difference")["value"])
+    assert set(rep.table.loc[rep.table.component == "networks", "item"]) == {"network"}

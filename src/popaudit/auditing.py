@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from popaudit._inference import progress_bar, progress_default, resolve_seed, warn
-from popaudit.components import COMPONENTS, AuditContext, Component, headline
+from popaudit.components import COMPONENTS, AuditContext, Component, headline, network_items
 from popaudit.data.distributions import AnswerDistributions
 from popaudit.data.survey import Survey, as_populations, check_compatible
 from popaudit.maps.inglehart_welzel import SOURCE_ITEMS
@@ -23,7 +23,8 @@ from popaudit.report import SUMMARY_COLUMNS, Report, tidy
 __all__ = ["audit"]
 
 
-def _selected(structure, factors, cultural_map, subgroups, gold, components) -> list[Component]:
+def _selected(structure, networks, factors, cultural_map, subgroups, gold,
+              components) -> list[Component]:
     if components is not None:
         unknown = [c for c in components if c not in COMPONENTS]
         if unknown:
@@ -31,7 +32,10 @@ def _selected(structure, factors, cultural_map, subgroups, gold, components) -> 
         return [COMPONENTS[c] for c in COMPONENTS if c in components]
     if cultural_map is None:
         cultural_map = set(SOURCE_ITEMS) <= set(gold.item_names)
+    if networks is None:
+        networks = bool(structure) and 3 <= len(network_items(gold)) <= 60
     on = {"marginal": True, "modal": True, "invalid": True, "structure": bool(structure),
+          "networks": bool(networks),
           "factors": bool(factors), "disparity": subgroups is not None,
           "cultural_map": bool(cultural_map)}
     return [c for name, c in COMPONENTS.items() if on.get(name, False)]
@@ -45,7 +49,7 @@ def _say_fn(progress) -> Callable[[str], None]:
 
 def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
           ties: str = "any", kl_smoothing: float = 1e-6, structure: bool = True,
-          factors: int | None = None, cultural_map: bool | None = None,
+          networks: bool | None = None, factors: int | None = None, cultural_map: bool | None = None,
           subgroups=None, components: Sequence[str] | None = None, n_boot: int = 200,
           n_null: int = 200, seed=None, confidence_level: float = 0.95,
           progress: bool | Callable[[str], None] | None = None) -> Report:
@@ -69,6 +73,11 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
         Compare polychoric correlation structures (individual level, with
         bootstrap CIs and gold-resample noise floors; see
         :func:`popaudit.compare_correlations`) for respondent-level populations.
+    networks : bool, optional
+        EBICglasso networks of gold and each respondent-level population over the ordinal
+        and binary items, the Network Comparison Test (``n_null`` permutations) and noise
+        floors (see :func:`popaudit.compare_networks`). Default: on with ``structure`` when
+        there are 3 to 60 such items.
     factors : int, optional
         Number of factors for the exploratory factor comparison (Procrustes
         alignment, Tucker congruence with its noise floor; see
@@ -128,7 +137,7 @@ def audit(gold: Survey, simulated, *, by: str | Sequence[str] | None = None,
                        kl_smoothing=kl_smoothing, n_boot=int(n_boot), n_null=int(n_null),
                        seed=seed_value, confidence_level=confidence_level,
                        n_factors=int(factors) if factors else None, subgroups=subgroups)
-    chosen = _selected(structure, factors, cultural_map, subgroups, gold, components)
+    chosen = _selected(structure, networks, factors, cultural_map, subgroups, gold, components)
 
     tables: list[pd.DataFrame] = []
     results: dict = {}

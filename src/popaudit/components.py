@@ -317,6 +317,46 @@ class Factors(Component):
                          n=result.gold.loadings.shape[1])]
 
 
+class Networks(Component):
+    """EBICglasso networks of gold and simulated, the Network Comparison Test, noise floors."""
+
+    name = "networks"
+
+    def describe(self, ctx):
+        return (f"psychometric networks (EBICglasso; NCT with {ctx.n_null} permutations, "
+                f"{ctx.n_null} gold resamples)")
+
+    def run(self, gold, populations, ctx):
+        _, sim = _only(populations)
+        items = network_items(gold)
+        return pa.compare_networks(gold.select(items), sim.select(items), n_perm=ctx.n_null,
+                                   n_null=ctx.n_null, seed=ctx.seed)
+
+    def rows(self, result, population):
+        st = result.to_frame()
+        return st.assign(item="network", level="individual", subgroup="overall")
+
+    def parts(self, result, key):
+        return {("networks", key): result}
+
+    def headlines(self, result, population):
+        out = []
+        for stat, label in (("max_edge_difference", "network max edge difference"),):
+            r = result.statistic(stat)
+            h = headline(label, r["value"], direction=r["direction"],
+                         floor_median=r["floor_median"], floor_low=r["floor_low"],
+                         floor_high=r["floor_high"], n=len(result.gold.item_names))
+            out.append(h)
+        out.append(headline("NCT p-value (network structure)", result.pvalue,
+                            n=len(result.gold.item_names)))
+        return out
+
+
+def network_items(gold: Survey) -> list[str]:
+    """The items a network is estimated on: the ordinal and binary ones."""
+    return [it.name for it in gold.items if it.kind != "nominal"]
+
+
 class CulturalMap(Component):
     """Gold's Inglehart–Welzel map; every population projected onto it; structure check."""
 
@@ -414,5 +454,6 @@ class Subgroups(Component):
 
 #: Every component, in the order ``audit`` runs them.
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
-    Marginals(), Modes(), InvalidAnswers(), Structure(), Factors(), Subgroups(), CulturalMap())}
+    Marginals(), Modes(), InvalidAnswers(), Structure(), Networks(), Factors(), Subgroups(),
+    CulturalMap())}
 
