@@ -314,3 +314,24 @@ def test_subgroups_from_definitions_on_both_sides():
     assert masks["latin_america"].sum() == f["B_COUNTRY_ALPHA"].isin(["MEX", "BRA"]).sum()
     pairs = sb.study_b_subgroups(gold, gold, column=None)
     assert all(np.array_equal(a, b) for a, b in pairs.values())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_study_b_survey_reads_a_file_like_the_frame(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    frame, gold, _, _, _ = _load("missing")
+    path = tmp_path / f"wvs7{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read = sb.study_b_survey(path)
+    assert read.item_names == gold.item_names
+    assert [it.codes for it in read.items] == [it.codes for it in gold.items]
+    np.testing.assert_array_equal(read.category_indices(), gold.category_indices())
+    assert sb.kept_codes(read) == sb.kept_codes(gold)
+    plain = sb.study_b_survey(path, keep_codes=False)
+    assert not sb.kept_codes(plain) and -2 not in plain.item("Q6").codes
