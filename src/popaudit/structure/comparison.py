@@ -272,6 +272,9 @@ class CorrelationComparison:
 def _format_table(tab: pd.DataFrame) -> str:
     cols = ["statistic", "value", "estimate", "ci_low", "ci_high", "floor_median",
             "floor_low", "floor_high", "floor_p", "pvalue"]
+    # ecological level: the null and the ceiling as study B reported them (mean, sd), and p
+    cols += [c for c in ("null_mean", "null_sd", "null_p", "ceiling_mean", "ceiling_sd")
+             if c in tab.columns and tab[c].notna().any()]
     show = tab[cols].copy()
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         return show.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
