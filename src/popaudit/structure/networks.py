@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -54,7 +53,6 @@ from popaudit._inference import (
     resolve_seed,
     warn,
     with_x64,
-    x64,
 )
 from popaudit.data.survey import Survey
 
@@ -118,12 +116,15 @@ def _wi_to_network(wi: np.ndarray) -> np.ndarray:
     return up + np.swapaxes(up, -1, -2)
 
 
+_CHUNK = 32  # matrices in lock-step: larger wastes steps on the slowest, smaller on overhead
+
+
 def _chunk_size(batch: int) -> int:
-    """Matrices run together by the kernel: few distinct compiled shapes (1, 2, 8, 64)."""
+    """Matrices run together by the kernel: few distinct compiled shapes (1, 2, 8, 32)."""
     for c in (1, 2, 8):
         if batch <= c:
             return c
-    return 64
+    return _CHUNK
 
 
 def _workers(n_chunks: int) -> int:
@@ -131,15 +132,17 @@ def _workers(n_chunks: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, n_chunks, 8))
+    return max(1, min(cores, n_chunks, 2))
 
 
 @with_x64
 @_jaxcache.compilation_cache()
 def _run_path(s, lambdas, n, gamma, cut, *, thr, maxit, keep_path):
-    """The kernel over a batch in fixed-size chunks, one thread per core.
+    """The kernel over a batch in fixed-size calls.
 
-    Padding matrices are identities (every variable its own block: no work).
+    A call takes ``parts`` slices of ``c`` matrices (one per core, at most 2) as independent
+    loops of one program; padding matrices are identities (every variable its own block:
+    no work).
     """
     import jax.numpy as jnp
 
@@ -147,34 +150,24 @@ def _run_path(s, lambdas, n, gamma, cut, *, thr, maxit, keep_path):
 
     batch, p, _ = s.shape
     c = _chunk_size(batch)
-    nch = -(-batch // c)
-    pad = nch * c - batch
+    parts = _workers(-(-batch // c)) if c == _CHUNK else 1
+    step = c * parts
+    nch = -(-batch // step)
+    pad = nch * step - batch
     if pad:
         eye = np.broadcast_to(np.eye(p), (pad, p, p))
         s = np.concatenate([s, eye])
         lambdas = np.concatenate([lambdas, np.ones((pad, lambdas.shape[1]))])
         n, gamma, cut = (np.concatenate([a, np.full(pad, a[0])]) for a in (n, gamma, cut))
     static = {"thr": float(thr), "maxit": int(maxit), "keep_path": bool(keep_path)}
-
-    def one(k):
-        sl = slice(k * c, (k + 1) * c)
-        # JAX's precision switch and popaudit's cache folder are thread-local: set both in
-        # each worker. (Executables deserialised by _jaxcache.load_or_compile crash XLA:CPU
-        # when two threads run them at once; jit's own cache does not.)
-        with x64(), _jaxcache.compilation_cache():
-            out = _g.glasso_path(*(jnp.asarray(a[sl]) for a in (s, lambdas, n, gamma, cut)),
-                                 **static)
-            return [np.asarray(o) for o in out]
-
-    parts = [one(0)]  # compiles (or loads from the cache) once, before the workers start
-    workers = _workers(nch - 1)
-    if workers == 1:
-        parts += [one(k) for k in range(1, nch)]
-    else:
-        with ThreadPoolExecutor(workers) as ex:
-            parts += list(ex.map(one, range(1, nch)))
-    out = [np.concatenate([q[i] for q in parts])[:batch] for i in range(6)]
-    return out
+    parts_out = []
+    for k in range(nch):
+        sl = slice(k * step, (k + 1) * step)
+        args = (jnp.asarray(a[sl]) for a in (s, lambdas, n, gamma, cut))
+        out = (_g.glasso_path(*args, **static) if parts == 1
+               else _g.glasso_path_parts(*args, parts=parts, **static))
+        parts_out.append([np.asarray(o) for o in out])
+    return [np.concatenate([q[i] for q in parts_out])[:batch] for i in range(6)]
 
 
 @with_x64
