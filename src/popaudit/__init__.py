@@ -8,6 +8,8 @@ first use (PEP 562), so ``import popaudit`` is fast and imports neither JAX nor 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -79,6 +81,8 @@ _PUBLIC = {
     "SweepResult": "popaudit.sweep",
     "read_sweep": "popaudit.sweep",
     "sweep": "popaudit.sweep",
+    "SteerabilityResult": "popaudit.steering",
+    "steerability": "popaudit.steering",
     "Report": "popaudit.report",
     # settings
     "get_options": "popaudit._settings",
@@ -104,3 +108,21 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+class _Package(types.ModuleType):
+    """The package, whose public functions win over same-named modules.
+
+    Importing ``popaudit.sweep`` (the module) makes the import system bind it as the
+    package's attribute ``sweep``, which would hide the function ``pa.sweep`` for the rest of
+    the process; the module stays reachable through ``sys.modules`` and ``from popaudit.sweep
+    import ...``.
+    """
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and name in _PUBLIC:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
