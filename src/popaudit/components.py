@@ -259,7 +259,7 @@ class Structure(Component):
     def run(self, gold, populations, ctx):
         _, sim = _only(populations)
         return pa.compare_correlations(gold, sim, n_boot=ctx.n_boot, n_null=ctx.n_null,
-                                          seed=ctx.seed, confidence_level=ctx.confidence_level)
+                                       seed=ctx.seed, confidence_level=ctx.confidence_level)
 
     def rows(self, result, population):
         st = result.to_frame()
