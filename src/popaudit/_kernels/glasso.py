@@ -204,6 +204,11 @@ def _glasso_batch(s, rho, w0, wi0, warm, thr, maxit):
         w, beta, absrow, active, niter = carry
 
         def column(t, c):
+            # skipped outright when column t is a singleton or converged in every matrix
+            # of the batch (one predicate for the batch: a real branch, not a select)
+            return lax.cond(jnp.any(active[t]), update_column, lambda t, c: c, t, c)
+
+        def update_column(t, c):
             w, beta, absrow, dcol = c
             blk = same[t]
             in_blk = blk & (idx != t)[:, None]
