@@ -1018,6 +1018,42 @@ def _pair_statistics(g: np.ndarray, s: np.ndarray, *, abs_strength: bool = True)
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
+def _shrunk_correlation(g: np.ndarray, d1: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    """Correlations of ``c + d1`` with ``c + d2`` (draws x k), ``c`` = g with its spread
+    shrunk by the noise the draws share: ``c = mean(g) + lam (g - mean(g))``,
+    ``lam^2 = max(0, 1 - mean_k Var(d1_k) / Var_k(g_k))``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        noise = float(np.mean(np.var(d1, axis=0)))
+        spread = float(np.var(g))
+        lam = math.sqrt(max(0.0, 1.0 - noise / spread)) if spread > 0 else 0.0
+        c = g.mean() + lam * (g - g.mean())
+        a, b = c + d1, c + d2
+        a = a - a.mean(-1, keepdims=True)
+        b = b - b.mean(-1, keepdims=True)
+        return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+
+
+def _pattern_floor(g: np.ndarray, fg: np.ndarray, fs: np.ndarray) -> dict:
+    """Floor draws of edge_correlation and strength_correlation without gold's own noise.
+
+    Both floor networks come from gold's data, ``g + e1`` and ``g + e2``, so they share
+    gold's sampling noise, which two independent samples would not: their correlation
+    across edges (or nodes) would be too high and the floor too strict. As the structure
+    component does, the shared part is replaced by ``g`` with its spread shrunk by the
+    noise variance (distances depend on ``e2 - e1`` only and need no change; Jaccard,
+    sensitivity and specificity, which count exact zeros, keep the plain draws).
+    """
+    p = g.shape[-1]
+    iu = np.triu_indices(p, 1)
+    gu = g[iu]
+    out = {"edge_correlation": _shrunk_correlation(gu, fg[:, iu[0], iu[1]] - gu,
+                                                   fs[:, iu[0], iu[1]] - gu)}
+    sg = np.abs(g).sum(-1)
+    out["strength_correlation"] = _shrunk_correlation(sg, np.abs(fg).sum(-1) - sg,
+                                                      np.abs(fs).sum(-1) - sg)
+    return out
+
+
 def _permutation_weights(rng, n1: int, n2: int, n_perm: int, paired: bool) -> np.ndarray:
     """(n_perm, n1 + n2) 0/1 group-1 memberships of the pooled rows (gold rows first).
 
@@ -1198,7 +1234,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
                      centrality: bool = False,
                      centrality_measures=("strength", "expected_influence"),
                      p_adjust: str = "holm", abs_strength: bool = True, weighted: bool = True,
-                     pd_repair: str | None = "nearest", n_null: int = 0, n_boot: int = 0,
+                     pd_repair: str | None = "nearest", n_null: int = 0,
+                     floor: str = "independent", n_boot: int = 0,
                      confidence_level: float = 0.95, ci_method: str = "percentile",
                      seed=None, permutations=None) -> NetworkComparison:
     """Network Comparison Test (van Borkulo et al. 2023) of gold against simulated.
@@ -1241,8 +1278,16 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
         rounding). ``None``: such a matrix is an error (observed) or a dropped
         permutation.
     n_null : int
-        Noise-floor draws: gold against a resample of gold of the simulated size, for every
-        statistic (what sampling noise alone gives).
+        Noise-floor draws for every statistic: what two real samples of gold's population
+        give (see ``floor``).
+    floor : {"independent", "resample"}
+        ``"independent"`` (default): a floor draw compares the networks of a bootstrap
+        replicate of gold (gold's size) and of an independent resample of gold of the
+        simulated size, so both sides carry sampling noise as two real samples would (the
+        structure component's default). ``"resample"``: gold's own network against the
+        resample's, which omits gold's noise and is too tight unless gold is much larger.
+        Both sides come from the same data, so similarities (edge correlation, Jaccard)
+        are a little higher in the floor than between two independent samples.
     n_boot : int
         Bootstrap draws (both populations resampled) for intervals of the statistics.
     confidence_level, ci_method : float, str
@@ -1287,6 +1332,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     """
     measures = _as_measures(centrality_measures)
     p_adjust = _normalise_adjust(p_adjust)
+    if floor not in ("independent", "resample"):
+        raise ValueError(f"floor must be 'independent' or 'resample', got {floor!r}")
     if p_adjust not in ("holm", "bonferroni", "bh", "by", "none", "fdr_bh", "fdr_by"):
         raise ValueError(f"p_adjust must be 'holm', 'bonferroni', 'bh', 'by' or 'none', got "
                          f"{p_adjust!r}")
@@ -1374,17 +1421,25 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
             "gold": cg.ravel(), "simulated": cs.ravel(), "difference": dc_obs.ravel(),
             "p_value": pc.ravel(), "p_adjusted": padj.ravel()})
         perm_draws["centrality"] = dc_perm
-    # noise floor: gold against gold resampled at the simulated size
+    # noise floor: two real samples of gold's population, of gold's and simulated's sizes
     floor_draws = {}
     if n_null:
-        counts = rng.multinomial(n2, np.full(n1, 1.0 / n1), size=int(n_null)).astype(float)
-        fn, f_failed, _ = _networks_of(g_in, counts, **opts, pd_repair="nearest")
-        fok = np.all(np.isfinite(fn), axis=(1, 2))
-        floor_draws = _pair_statistics(np.broadcast_to(ng, fn[fok].shape), prep(fn[fok]),
-                                       abs_strength=abs_strength)
+        size = n1 if floor == "independent" else None
+        counts_s = rng.multinomial(n2, np.full(n1, 1.0 / n1), size=int(n_null)).astype(float)
+        fs, f_failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
+        if size is None:  # gold itself against resamples of it
+            fg = np.broadcast_to(ng, fs.shape)
+        else:
+            counts_g = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=int(n_null)).astype(float)
+            fg, g_failed, _ = _networks_of(g_in, counts_g, **opts, pd_repair="nearest")
+            f_failed += g_failed
+        fok = np.all(np.isfinite(fs), axis=(1, 2)) & np.all(np.isfinite(fg), axis=(1, 2))
+        floor_draws = _pair_statistics(prep(fg[fok]), prep(fs[fok]), abs_strength=abs_strength)
+        if size is not None and fok.sum() > 1:
+            floor_draws.update(_pattern_floor(prep(ng), prep(fg[fok]), prep(fs[fok])))
         if f_failed:
-            notes.append(f"{f_failed} of {n_null} noise-floor resamples could not be "
-                         "estimated and were left out")
+            notes.append(f"{f_failed} noise-floor networks could not be estimated and were "
+                         "left out")
     boot_draws = {}
     if n_boot:
         cg_ = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=int(n_boot)).astype(float)
@@ -1420,7 +1475,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
                 "paired": bool(paired), "edges": bool(edges), "centrality": bool(centrality),
                 "centrality_measures": list(measures), "p_adjust": p_adjust,
                 "abs_strength": bool(abs_strength), "weighted": bool(weighted),
-                "pd_repair": pd_repair, "n_null": int(n_null), "n_boot": int(n_boot),
+                "pd_repair": pd_repair, "n_null": int(n_null), "floor": floor,
+                "n_boot": int(n_boot),
                 "confidence_level": float(confidence_level), "ci_method": ci_method,
                 "seed": seed_int, "n_gold": int(n1), "n_simulated": int(n2),
                 "permutations_given": permutations is not None}
