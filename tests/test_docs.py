@@ -71,7 +71,7 @@ def test_readme_covers_the_command_line():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     setup = text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
     assert len([b for b in FENCE.finditer(setup)]) == 2        # exactly two set-up commands
-    for command in ("popaudit audit", "popaudit polychoric"):
+    for command in ("popaudit audit", "popaudit polychoric", "popaudit sweep"):
         assert command in text
 
 
