@@ -551,7 +551,11 @@ def steerability(sweep, *, default_method: str = "default", separator: str = "/"
     ``components`` says otherwise); ``"splits"`` resamples the splits with replacement,
     the same splits for every method (from the table alone; the variation over countries,
     not gold's sampling noise); ``"none"``. Default: ``"gold"`` when ``gold`` and
-    ``populations`` are given, else ``"splits"`` when there are at least two splits.
+    ``populations`` are given, else ``"splits"`` when there are at least two splits. The
+    ``"basic"`` interval corrects the bootstrap's bias: sampling noise inflates distances,
+    the more the closer a population is to gold, so the interval can lie beside the point
+    estimate (it estimates the difference without noise); ``ci_method="percentile"`` gives
+    the spread of the draws instead.
 
     Parameters
     ----------
