@@ -383,7 +383,8 @@ def _numpy_tables(codes, weights, n_cat, dtype):
     return T
 
 
-def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes):
+def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes,
+                         counts=True):
     """Tables ``X_b' diag(w_b) X_b`` (b, P, P) and valid-pair counts (b, p, p) of a unit.
 
     ``codes`` (n, p) shared or (b, n, p); ``weights`` None, (n,) or (b, n). With shared
@@ -391,7 +392,8 @@ def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes
     of the draws, each holding its weights instead of ones, side by side, against the
     one-hot block ((m, b (P+1))' (m, P+1); column P takes missing answers and is
     dropped); with batched codes a stacked matmul. A respondent counts in the pair
-    counts where both answers are valid and its weight is positive.
+    counts where both answers are valid and its weight is positive (``counts=False``:
+    not computed, None returned).
     """
     offsets = np.concatenate([[0], np.cumsum(n_cat)[:-1]]).astype(np.int64)
     P, p = int(np.sum(n_cat)), n_cat.size
@@ -420,6 +422,8 @@ def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes
             np.multiply(wt[:, :, None], X[:, None, :], out=left)
             T += (left.reshape(m, b * Q).T @ X).reshape(b, Q, Q)
             del left
+            if not counts:
+                continue
             V = np.zeros((m, p + 1), cdt)
             V[rows[:, None], icol] = 1.0
             lv = np.empty((m, b, p + 1), cdt)
@@ -440,11 +444,12 @@ def _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, step_bytes
             lv = np.zeros((b, m, p + 1), cdt)
             lv[bi, rows[None, :, None], icol] = wb > 0
         T += np.matmul(left.transpose(0, 2, 1), X)
-        cnt += np.matmul(lv.transpose(0, 2, 1), V)
-    return T[:, :P, :P], cnt[:, :p, :p]
+        if counts:
+            cnt += np.matmul(lv.transpose(0, 2, 1), V)
+    return T[:, :P, :P], (cnt[:, :p, :p] if counts else None)
 
 
-def _batch_tables_numpy(codes, weights, n_cat, dtype, codes_batched, budget):
+def _batch_tables_numpy(codes, weights, n_cat, dtype, codes_batched, budget, counts=True):
     """:func:`_batch_tables_serial` with the rows split over one thread per core."""
     n = codes.shape[-2]
     try:
@@ -457,44 +462,51 @@ def _batch_tables_numpy(codes, weights, n_cat, dtype, codes_batched, budget):
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         workers = 1
     if workers == 1:
-        return _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, budget)
+        return _batch_tables_serial(codes, weights, n_cat, dtype, codes_batched, budget,
+                                    counts)
     parts = np.array_split(np.arange(n), workers)
 
     def run(idx):
         rows = slice(idx[0], idx[-1] + 1)
         w = None if weights is None else weights[..., rows]
         return _batch_tables_serial(codes[..., rows, :], w, n_cat, dtype, codes_batched,
-                                    budget / workers)
+                                    budget / workers, counts)
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as ex:
         parts = list(ex.map(run, parts))
     T, cnt = parts[0]
     for t, k in parts[1:]:
         T += t
-        cnt += k
+        if counts:
+            cnt += k
     return T, cnt
 
 
-def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju):
+def _pair_tables_numpy(T, npos, pad_idx, n_cat, iu, ju, dtype=None):
     """numpy twin of the kernels' ``_pairs_from_compact`` (no compilation per data shape).
 
-    Pair tables (M, Kmax, Kmax) gathered from the upper triangle of the compact
-    table and rescaled to sum to ``npos``; item thresholds (p, Kmax - 1),
-    ``+inf`` for padding categories.
+    Pair tables (..., M, Kmax, Kmax) gathered from the upper triangle of the compact
+    table(s) ``T`` (..., P, P) and rescaled to sum to ``npos`` (None: left in weight
+    units), in ``dtype`` (default T's); item thresholds (..., p, Kmax - 1), ``+inf`` for
+    padding categories. Gathers straight from ``T`` (padding categories masked to 0),
+    so no padded or converted copy of the (P, P) tables is made.
     """
-    lead = T.shape[:-2]  # optional batch axes
-    Te = np.pad(T, ((0, 0),) * len(lead) + ((0, 1), (0, 1)))
-    marg = Te[..., pad_idx, pad_idx]
+    dtype = T.dtype if dtype is None else np.dtype(dtype)
+    P = T.shape[-1]
+    real = pad_idx < P  # (p, Kmax): False for padding categories
+    idx = np.where(real, pad_idx, 0)
+    marg = T[..., idx, idx].astype(dtype) * real
     cum = np.cumsum(marg, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         prop = np.clip(cum / cum[..., -1:], 0.0, 1.0)
     a = np.arange(pad_idx.shape[1] - 1)
     tau = np.where(a[None, :] < n_cat[:, None] - 1, ndtri(prop[..., :-1]), np.inf)
-    tab = Te[..., pad_idx[iu][:, :, None], pad_idx[ju][:, None, :]]
-    del Te
-    wsum = tab.sum(axis=(-2, -1))
-    scale = np.divide(npos, wsum, out=np.zeros_like(wsum), where=wsum > 0)
-    tab *= scale[..., None, None]
+    tab = T[..., idx[iu][:, :, None], idx[ju][:, None, :]].astype(dtype, copy=False)
+    tab *= (real[iu][:, :, None] & real[ju][:, None, :])
+    if npos is not None:
+        wsum = tab.sum(axis=(-2, -1))
+        scale = np.divide(npos, wsum, out=np.zeros_like(wsum), where=wsum > 0)
+        tab *= scale[..., None, None]
     return tab, tau
 
 
@@ -1091,12 +1103,16 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     # on CPU the tables come from numpy's BLAS (one GEMM per unit and row chunk; XLA's CPU
     # matrix products are several times slower), the Newton kernel from JAX
     numpy_tables = _on_cpu() and _BATCH_TABLES_ON_CPU
+    # the pairwise counts of respondents with positive weight rescale each table to them;
+    # that matters for the continuity correction and min_pairs only (rho is the same for
+    # any scale of a table), so without those the tables stay in weight units
+    need_counts = bool(correct) or min_pairs > 1
     # the row chunk of the numpy tables: its one-hot blocks of a unit take this much
     step_budget = min(256e6, limit / 8)
     if numpy_tables:
-        # bytes per draw: tables (one partial per worker thread, the float64 copy and
-        # its padded gather source), pair tables (gathered, ordered and padded copies)
-        per_elem = P * P * (3 * tsz + 16) + 5 * M * kmax * kmax * 8
+        # bytes per draw: tables (one partial per worker thread and their sum), pair
+        # tables (gathered, ordered and padded copies)
+        per_elem = P * P * 3 * tsz + 5 * M * kmax * kmax * 8
         fits = max(1, int((limit - step_budget) // per_elem))
         bc = min(B, fits) if batch_chunk is None else max(1, int(batch_chunk))
     elif batch_chunk is None:
@@ -1129,12 +1145,14 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
             if numpy_tables:
                 wu = None if w is None else w[s:e] if weights_batched else w
                 T, cnt = _batch_tables_numpy(c[s:e] if codes_batched else c, wu, n_cat,
-                                             np.dtype(tdt), codes_batched, step_budget)
-                npc = cnt[:, iu, ju]
-                del cnt
-                pending.append((s, e, _pair_tables_numpy(T.astype(fdt), npc, pad_idx, n_cat,
-                                                         iu, ju) + (npc,)))
-                del T
+                                             np.dtype(tdt), codes_batched, step_budget,
+                                             counts=need_counts)
+                npc = cnt[:, iu, ju] if need_counts else None
+                tab, tau = _pair_tables_numpy(T, npc, pad_idx, n_cat, iu, ju, dtype=fdt)
+                del T, cnt
+                if not need_counts:  # rho does not depend on the tables' scale
+                    npc = (tab.sum(axis=(-2, -1)) > 0).astype(float)
+                pending.append((s, e, (tab, tau, npc)))
                 continue
             if codes_batched:
                 cpad = np.full((bc, n_pad, p), -1, np.int32)
