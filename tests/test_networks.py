@@ -418,6 +418,30 @@ def test_compare_networks_floor_and_bootstrap():
     assert "NetworkComparison" in repr(same)
 
 
+def test_headline_shuffled_vs_second_gold_sample():
+    # the audit's headline: a shuffled population (marginals exact, structure destroyed)
+    # has an almost empty network and a structure difference far beyond the noise floor;
+    # a second real sample of gold's population does not
+    items = ["Q6", "Q8", "Q14", "Q17", "Q27", "Q45", "Q46", "Q164", "Q182", "Q184", "Q209",
+             "Q254"]
+    gold = pa.datasets.wvs_like(n=1500, seed=0).select(items)
+    second = pa.datasets.wvs_like(n=1500, seed=1, name="gold2").select(items)
+    shuffled = pa.datasets.shuffled(gold, seed=0)
+    kw = {"n_perm": 19, "n_null": 39, "seed": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        same = pa.compare_networks(gold, second, **kw)
+        bad = pa.compare_networks(gold, shuffled, **kw)
+    assert bad.simulated.n_edges <= 2 and same.simulated.n_edges > 30
+    m_bad, m_same = bad.statistic("max_edge_difference"), same.statistic("max_edge_difference")
+    # beyond every floor draw, by half again the floor's 95th percentile
+    assert m_bad["beyond_floor"] and m_bad["value"] > 1.5 * m_bad["floor_high"]
+    assert m_bad["floor_p"] == pytest.approx(1 / 40)
+    assert not m_same["beyond_floor"]
+    assert bad.statistic("global_strength_difference")["beyond_floor"]
+    assert not same.statistic("global_strength_difference")["beyond_floor"]
+
+
 def test_paired_permutations_swap_within_pairs():
     rng = np.random.default_rng(0)
     w = nets._permutation_weights(rng, 5, 5, 50, paired=True)
