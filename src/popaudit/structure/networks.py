@@ -54,6 +54,7 @@ from popaudit._inference import (
     warn,
     with_x64,
 )
+from popaudit._kernels import resample as _rs
 from popaudit.data.survey import Survey
 
 __all__ = ["NetworkComparison", "NetworkResult", "compare_networks", "network"]
@@ -844,7 +845,7 @@ def _network_result(inp: _Input, *, gamma, threshold, refit, nlambda, lambda_min
     boot = {}
     if n_boot:
         N = inp.n_rows
-        counts = rng.multinomial(N, np.full(N, 1.0 / N), size=int(n_boot)).astype(float)
+        counts = _rs.bootstrap_counts(rng, N, int(n_boot))
         nets, failed, repaired = _networks_of(
             inp, counts, gamma=gamma, threshold=threshold, refit=refit, nlambda=nlambda,
             lambda_min_ratio=lambda_min_ratio, pd_repair=pd_repair or "nearest")
@@ -1425,12 +1426,12 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     floor_draws = {}
     if n_null:
         size = n1 if floor == "independent" else None
-        counts_s = rng.multinomial(n2, np.full(n1, 1.0 / n1), size=int(n_null)).astype(float)
+        counts_s = _rs.multinomial_counts(rng, n2, np.ones(n1), int(n_null))
         fs, f_failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
         if size is None:  # gold itself against resamples of it
             fg = np.broadcast_to(ng, fs.shape)
         else:
-            counts_g = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=int(n_null)).astype(float)
+            counts_g = _rs.bootstrap_counts(rng, n1, int(n_null))
             fg, g_failed, _ = _networks_of(g_in, counts_g, **opts, pd_repair="nearest")
             f_failed += g_failed
         fok = np.all(np.isfinite(fs), axis=(1, 2)) & np.all(np.isfinite(fg), axis=(1, 2))
@@ -1442,8 +1443,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
                          "left out")
     boot_draws = {}
     if n_boot:
-        cg_ = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=int(n_boot)).astype(float)
-        cs_ = rng.multinomial(n2, np.full(n2, 1.0 / n2), size=int(n_boot)).astype(float)
+        cg_ = _rs.bootstrap_counts(rng, n1, int(n_boot))
+        cs_ = _rs.bootstrap_counts(rng, n2, int(n_boot))
         bg, _, _ = _networks_of(g_in, cg_, **opts, pd_repair="nearest")
         bs, _, _ = _networks_of(s_in, cs_, **opts, pd_repair="nearest")
         bok = np.all(np.isfinite(bg), axis=(1, 2)) & np.all(np.isfinite(bs), axis=(1, 2))
