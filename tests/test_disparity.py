@@ -13,6 +13,7 @@ import popaudit as pa
 from popaudit.datasets.predictions import paradox_predictions
 from popaudit.subgroups.definition import FIDELITY_METRICS, define_subgroups, subgroup_fidelity
 from popaudit.subgroups.disparity import (
+    CALIBRATION_NOTE,
     STATISTICS,
     _metric_draws,
     bias_table,
@@ -158,7 +159,8 @@ def test_settings_record_the_integer_seed_that_reproduces_the_draws(constructed)
     pd.testing.assert_frame_equal(
         g.table, subgroup_disparity(base, n_boot=20, seed=g.settings["seed"]).table)
     assert a.settings["confidence_level"] == 0.95 and a.settings["ci_method"] == "basic"
-    assert a.notes == () and a.compare("base", "base").settings == a.settings
+    # the only note: what the calibration study found about these intervals (issue 15)
+    assert a.notes == (CALIBRATION_NOTE,) and a.compare("base", "base").settings == a.settings
     b = bias_table(base, n_boot=5, seed=2)
     assert b.settings["seed"] == 2 and b.settings["weights"] == "respondents"
 
@@ -339,7 +341,7 @@ def test_bad_input(constructed, noisy, linear):
     with pytest.raises(ValueError, match="resample"):
         subgroup_disparity(base, resample="questions")
     with pytest.raises(ValueError, match="ci_method"):
-        subgroup_disparity(base, ci_method="bca")
+        subgroup_disparity(base, ci_method="studentized")
     with pytest.raises(ValueError, match="unknown metric"):
         subgroup_disparity(base, "f1")
     with pytest.raises(ValueError, match="share a name"):
@@ -424,3 +426,26 @@ def test_declared_option_positions_reach_the_bootstrap_engine():
         for mi, m in enumerate(metrics):
             np.testing.assert_allclose(point[0, mi], fid.metric(m)[list(sg.labels)],
                                        atol=1e-14, err_msg=m)
+
+
+def test_interval_methods_of_the_calibration_study(constructed):
+    """bca (bias-corrected percentile) and basic_squared come from the inference core;
+    basic_squared is the basic interval of the squared statistic, square-rooted."""
+    from popaudit._inference import bootstrap_interval
+
+    base, _ = constructed
+    res = {m: subgroup_disparity(base, "w1_norm", n_boot=40, seed=3, ci_method=m)
+           for m in ("basic", "bca", "basic_squared")}
+    t = {m: r.table.query("split == 'all' and statistic == 'sd'").iloc[0]
+         for m, r in res.items()}
+    pt = res["basic"]._point[0, 0, list(res["basic"].splits).index("all"),
+                             STATISTICS.index("sd")]
+    dr = res["basic"]._draws[0, 0, list(res["basic"].splits).index("all"),
+                             STATISTICS.index("sd")]
+    _, lo, hi = bootstrap_interval(pt, dr, method="basic", squared=True, bounds=(0.0, 0.5))
+    assert (t["basic_squared"]["ci_low"], t["basic_squared"]["ci_high"]) == \
+        pytest.approx((float(lo), float(hi)))
+    assert 0 <= t["bca"]["ci_low"] <= t["bca"]["ci_high"] <= 0.5
+    assert all(r.notes == (CALIBRATION_NOTE,) for r in res.values())
+    with pytest.raises(ValueError, match="ci_method"):
+        subgroup_disparity(base, "w1_norm", n_boot=5, ci_method="studentized")

@@ -530,7 +530,11 @@ def test_survey_comparison_end_to_end(two_samples):
     assert rmse["ci_low"] <= rmse["estimate"] <= rmse["ci_high"]
     pear = res.statistic("pearson")
     assert np.isnan(pear["floor_high"]) and pear["floor_low"] <= pear["floor_median"]
-    assert res.statistic("jennrich")["p_method"].startswith("bootstrap")
+    # the default reference for Survey inputs: permutations of the pooled respondents
+    # (issue 15: exact; the bootstrap reference of Jennrich's statistic is conservative)
+    assert res.settings["test_pvalue"] == "permutation"
+    assert res.statistic("jennrich")["p_method"] == "permutation (199)"
+    assert any("199 permutations" in n for n in res.notes)
     # draws for figures
     assert res.main.bootstrap["rmse"].shape == (N_DRAWS,)
     assert res.main.floor["rmse"].shape == (N_DRAWS,)
