@@ -442,6 +442,13 @@ def test_headline_shuffled_vs_second_gold_sample():
     assert not same.statistic("global_strength_difference")["beyond_floor"]
 
 
+def test_no_permutations_keeps_the_other_statistics():
+    a, b = chain_data(200, 4, seed=1), chain_data(200, 4, seed=2)
+    res = pa.compare_networks(a, b, corr="pearson", n_perm=0, n_null=5, edges=True, seed=0)
+    assert np.isnan(res.pvalue) and res.edges["p_value"].isna().all()
+    assert np.isfinite(res.statistic("max_edge_difference")["floor_median"])
+
+
 def test_paired_permutations_swap_within_pairs():
     rng = np.random.default_rng(0)
     w = nets._permutation_weights(rng, 5, 5, 50, paired=True)

@@ -1251,7 +1251,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
         with permuted group labels passed to :func:`~popaudit.polychoric_batch` as weights.
     items : list of str, optional
     n_perm : int
-        Permutations (NCT's ``it``).
+        Permutations (NCT's ``it``); 0 skips the test (p-values NaN) and keeps the other
+        statistics, floors and intervals.
     gamma : float
         EBIC hyperparameter.
     paired : bool
@@ -1375,8 +1376,11 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     else:
         w1 = _permutation_weights(rng, n1, n2, int(n_perm), paired)
     n_perm_used = w1.shape[0]
-    nets, failed, repaired = _networks_of(pooled, np.concatenate([w1, 1.0 - w1]), **opts,
-                                          pd_repair=pd_repair)
+    if n_perm_used:
+        nets, failed, repaired = _networks_of(pooled, np.concatenate([w1, 1.0 - w1]), **opts,
+                                              pd_repair=pd_repair)
+    else:  # n_perm=0: no test, the other statistics only (p-values NaN)
+        nets, failed, repaired = np.empty((0, len(g_in.names), len(g_in.names))), 0, 0
     p1, p2 = prep(nets[:n_perm_used]), prep(nets[n_perm_used:])
     ok = np.all(np.isfinite(p1), axis=(1, 2)) & np.all(np.isfinite(p2), axis=(1, 2))
     if failed:
@@ -1391,13 +1395,14 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     n_valid = int(ok.sum())
     perm_draws = {"max_edge_difference": perm_stats["max_edge_difference"],
                   "global_strength_difference": perm_stats["global_strength_difference"]}
-    pvals = {k: float(resampling_pvalue(np.sum(v >= obs[k]), n_valid))
+    pvals = {k: float(resampling_pvalue(np.sum(v >= obs[k]), n_valid)) if n_valid else np.nan
              for k, v in perm_draws.items()}
     edge_tab = None
     if edges:
         d_obs = np.abs(ng - ns)[iu]
         d_perm = np.abs(p1[ok] - p2[ok])[:, iu[0], iu[1]]
-        pe = resampling_pvalue(np.sum(d_perm >= d_obs[None, :], axis=0), n_valid)
+        pe = (resampling_pvalue(np.sum(d_perm >= d_obs[None, :], axis=0), n_valid) if n_valid
+              else np.full(d_obs.shape, np.nan))
         edge_tab = pd.DataFrame({"item1": [names[i] for i in iu[0]],
                                  "item2": [names[j] for j in iu[1]],
                                  "weight_gold": ng[iu], "weight_simulated": ns[iu],
@@ -1413,7 +1418,7 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
         dc_obs, dc_perm = cg - cs, c1 - c2
         with np.errstate(invalid="ignore"):
             cnt = np.sum(np.abs(dc_perm) >= np.abs(dc_obs)[None], axis=0)
-        pc = resampling_pvalue(cnt, n_valid)
+        pc = resampling_pvalue(cnt, n_valid) if n_valid else np.full(dc_obs.shape, np.nan)
         pc = np.where(np.isfinite(dc_obs), pc, np.nan)
         # NCT adjusts over all nodes and measures together, measure-major order
         padj = adjust_pvalues(pc.T.ravel(), p_adjust).reshape(len(measures), p).T
