@@ -620,6 +620,61 @@ def _on_cpu() -> bool:
     return jax.default_backend() == "cpu"
 
 
+def _unit_size(B, n, p, P, M, kmax, *, D, tsz, rc, n_pad, limit, step_budget, numpy_tables,
+               codes_batched, batch_chunk) -> int:
+    """Draws per unit of :func:`polychoric_batch`, from the memory budget ``limit``."""
+    if numpy_tables:
+        # bytes per draw: tables (one partial per worker thread and their sum), pair
+        # tables (gathered, ordered and padded copies)
+        per_elem = P * P * 3 * tsz + 5 * M * kmax * kmax * 8
+        fits = max(1, int((limit - step_budget) // per_elem))
+        return min(B, fits) if batch_chunk is None else max(1, int(batch_chunk))
+    if batch_chunk is None:
+        # bytes per draw of a unit: its one-hot row chunk, compact table (with the copies
+        # of the gather), pair tables (kernel output, host copy, ordering and padding
+        # copies) and padded inputs; D units are in memory at once
+        per_elem = (rc * P * tsz * (1 + codes_batched) + P * P * (2 * tsz + 16)
+                    + 5 * M * kmax * kmax * 8 + n_pad * (4 * p * codes_batched + 16))
+        fits = max(1, int(limit // (D * per_elem)))
+        up = 1 << max(0, math.ceil(math.log2(B)))
+        return up if up <= fits else 1 << int(math.log2(fits))
+    # a power of two: few distinct compiled shapes; padding elements are empty
+    return 1 << max(0, math.ceil(math.log2(max(1, int(batch_chunk)))))
+
+
+def _numpy_unit(c, w, n_cat, pad_idx, iu, ju, *, tdt, fdt, codes_batched, step_budget,
+                need_counts):
+    """Pair tables, thresholds and pair counts of one unit of draws, from numpy's BLAS."""
+    T, cnt = _batch_tables_numpy(c, w, n_cat, np.dtype(tdt), codes_batched, step_budget,
+                                 counts=need_counts)
+    npc = cnt[:, iu, ju] if need_counts else None
+    tab, tau = _pair_tables_numpy(T, npc, pad_idx, n_cat, iu, ju, dtype=fdt)
+    del T, cnt
+    if not need_counts:  # rho does not depend on the tables' scale
+        npc = (tab.sum(axis=(-2, -1)) > 0).astype(float)
+    return tab, tau, npc
+
+
+def _jax_unit(c, w, bc, n_pad, *, tdt, device, layout, static):
+    """The same from the JAX kernel on ``device``, padded to ``bc`` draws of ``n_pad`` rows
+    (arrays not yet computed: the call returns at once)."""
+    n, p = c.shape[-2:]
+    cpad = np.full(((bc,) if c.ndim == 3 else ()) + (n_pad, p), -1, np.int32)
+    if c.ndim == 3:
+        cpad[:c.shape[0], :n] = c
+    else:
+        cpad[:n] = c
+    wj = None
+    if w is not None:
+        wj = np.zeros(((bc,) if w.ndim == 2 else ()) + (n_pad,), tdt)
+        if w.ndim == 2:
+            wj[:w.shape[0], :n] = w
+        else:
+            wj[:n] = w
+    cj, wj = jax.device_put((cpad, wj), device)
+    return _k.batch_pair_tables(cj, wj, *layout, **static)
+
+
 # ----------------------------------------------------------------------------------
 # nearest correlation matrix
 # ----------------------------------------------------------------------------------
@@ -1109,24 +1164,9 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
     need_counts = bool(correct) or min_pairs > 1
     # the row chunk of the numpy tables: its one-hot blocks of a unit take this much
     step_budget = min(256e6, limit / 8)
-    if numpy_tables:
-        # bytes per draw: tables (one partial per worker thread and their sum), pair
-        # tables (gathered, ordered and padded copies)
-        per_elem = P * P * 3 * tsz + 5 * M * kmax * kmax * 8
-        fits = max(1, int((limit - step_budget) // per_elem))
-        bc = min(B, fits) if batch_chunk is None else max(1, int(batch_chunk))
-    elif batch_chunk is None:
-        # bytes per draw of a unit: its one-hot row chunk, compact table (with the copies
-        # of the gather), pair tables (kernel output, host copy, ordering and padding
-        # copies) and padded inputs; D units are in memory at once
-        per_elem = (rc * P * tsz * (1 + codes_batched) + P * P * (2 * tsz + 16)
-                    + 5 * M * kmax * kmax * 8 + n_pad * (4 * p * codes_batched + 16))
-        fits = max(1, int(limit // (D * per_elem)))
-        up = 1 << max(0, math.ceil(math.log2(B)))
-        bc = up if up <= fits else 1 << int(math.log2(fits))
-    else:
-        # a power of two: few distinct compiled shapes; padding elements are empty
-        bc = 1 << max(0, math.ceil(math.log2(max(1, int(batch_chunk)))))
+    bc = _unit_size(B, n, p, P, M, kmax, D=D, tsz=tsz, rc=rc, n_pad=n_pad, limit=limit,
+                    step_budget=step_budget, numpy_tables=numpy_tables,
+                    codes_batched=codes_batched, batch_chunk=batch_chunk)
     static = {"row_chunk": rc, "dtype": tdt, "fit_dtype": fdt, "codes_batched": codes_batched,
               "weights_batched": weights_batched}
     layout = (col_item, col_cat, pad_idx, n_cat, iu, ju)
@@ -1142,34 +1182,16 @@ def polychoric_batch(codes, weights=None, *, n_categories=None, dtype: str = "fl
         pending = []
         for d, s in enumerate(units[g:g + group]):  # dispatched asynchronously
             e = min(B, s + bc)
+            cu = c[s:e] if codes_batched else c
+            wu = None if w is None else w[s:e] if weights_batched else w
             if numpy_tables:
-                wu = None if w is None else w[s:e] if weights_batched else w
-                T, cnt = _batch_tables_numpy(c[s:e] if codes_batched else c, wu, n_cat,
-                                             np.dtype(tdt), codes_batched, step_budget,
-                                             counts=need_counts)
-                npc = cnt[:, iu, ju] if need_counts else None
-                tab, tau = _pair_tables_numpy(T, npc, pad_idx, n_cat, iu, ju, dtype=fdt)
-                del T, cnt
-                if not need_counts:  # rho does not depend on the tables' scale
-                    npc = (tab.sum(axis=(-2, -1)) > 0).astype(float)
-                pending.append((s, e, (tab, tau, npc)))
-                continue
-            if codes_batched:
-                cpad = np.full((bc, n_pad, p), -1, np.int32)
-                cpad[:e - s, :n] = c[s:e]
-            else:
-                cpad = np.full((n_pad, p), -1, np.int32)
-                cpad[:n] = c
-            wj = None
-            if w is not None:
-                if weights_batched:
-                    wj = np.zeros((bc, n_pad), tdt)
-                    wj[:e - s, :n] = w[s:e]
-                else:
-                    wj = np.zeros(n_pad, tdt)
-                    wj[:n] = w
-            cj, wj = jax.device_put((cpad, wj), devices[d])
-            pending.append((s, e, _k.batch_pair_tables(cj, wj, *on_device[d], **static)))
+                tables = _numpy_unit(cu, wu, n_cat, pad_idx, iu, ju, tdt=tdt, fdt=fdt,
+                                     codes_batched=codes_batched, step_budget=step_budget,
+                                     need_counts=need_counts)
+            else:  # asynchronous: the device works while the next unit is prepared
+                tables = _jax_unit(cu, wu, bc, n_pad, tdt=tdt, device=devices[d],
+                                   layout=on_device[d], static=static)
+            pending.append((s, e, tables))
         for s, e, (tab, tau, npc) in pending:
             b = e - s  # real elements; the padding ones are not fitted
             tau = np.asarray(tau)[:b]
