@@ -48,7 +48,7 @@ GROUPS = [
      ["popaudit.structure.polychoric", "popaudit.structure.comparison",
       "popaudit.structure.factors", "popaudit.structure.networks"]),
     ("The cultural map", ["popaudit.maps.inglehart_welzel"]),
-    ("Sweeps and steering benchmarks", ["popaudit.sweep", "popaudit.steering"]),
+    ("Sweeps and steering benchmarks", ["popaudit.sweeps", "popaudit.steering"]),
 ]
 MODULE_PAGES = [("Figures (popaudit.plots)", "popaudit.plots"),
                 ("Synthetic data (popaudit.datasets)", "popaudit.datasets")]

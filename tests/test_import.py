@@ -60,3 +60,15 @@ def test_public_names_resolve_and_shadow_no_module():
     assert callable(pa.polychoric) and callable(pa.audit)
     assert "auditing" not in pa.__all__
     assert sorted(pa.__all__) == pa.__all__
+
+
+def test_importing_modules_never_hides_a_public_function():
+    import importlib
+    import types
+
+    import popaudit as pa
+
+    for module in sorted(set(pa._PUBLIC.values())):
+        importlib.import_module(module)
+    hidden = [n for n in pa._PUBLIC if isinstance(getattr(pa, n), types.ModuleType)]
+    assert hidden == []

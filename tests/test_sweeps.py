@@ -12,7 +12,7 @@ from dask.distributed import Client, LocalCluster
 
 import popaudit as pa
 from popaudit._inference import seed_from_name
-from popaudit.sweep import read_sweep, sweep
+from popaudit.sweeps import read_sweep, sweep
 
 COMPONENTS = ["marginal", "modal", "structure"]
 OPTS = {"components": COMPONENTS, "n_boot": 8, "n_null": 8, "seed": 11}

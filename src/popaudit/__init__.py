@@ -2,14 +2,14 @@
 
 The public face: functions and result classes, listed in ``__all__``. They are loaded on
 first use (PEP 562), so ``import popaudit`` is fast and imports neither JAX nor matplotlib;
-``pa.polychoric`` is the function, ``popaudit.structure.polychoric`` its module.
+``pa.polychoric`` is the function, ``popaudit.structure.polychoric`` its module. No module
+has the name of a public function (``audit`` lives in ``auditing``, ``sweep`` in ``sweeps``),
+so importing a module never hides a function.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
@@ -78,9 +78,9 @@ _PUBLIC = {
     "fit_map": "popaudit.maps.inglehart_welzel",
     # audit and report
     "audit": "popaudit.auditing",
-    "SweepResult": "popaudit.sweep",
-    "read_sweep": "popaudit.sweep",
-    "sweep": "popaudit.sweep",
+    "SweepResult": "popaudit.sweeps",
+    "read_sweep": "popaudit.sweeps",
+    "sweep": "popaudit.sweeps",
     "SteerabilityResult": "popaudit.steering",
     "steerability": "popaudit.steering",
     "Report": "popaudit.report",
@@ -109,20 +109,3 @@ def __getattr__(name: str):
 def __dir__():
     return __all__
 
-
-class _Package(types.ModuleType):
-    """The package, whose public functions win over same-named modules.
-
-    Importing ``popaudit.sweep`` (the module) makes the import system bind it as the
-    package's attribute ``sweep``, which would hide the function ``pa.sweep`` for the rest of
-    the process; the module stays reachable through ``sys.modules`` and ``from popaudit.sweep
-    import ...``.
-    """
-
-    def __setattr__(self, name, value):
-        if isinstance(value, types.ModuleType) and name in _PUBLIC:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -496,7 +496,7 @@ def _sweep_scorecard(result) -> str:
 
 
 def cmd_sweep(args) -> int:
-    from popaudit.sweep import sweep
+    from popaudit.sweeps import sweep
 
     say = _Say(args.quiet)
     t0 = time.perf_counter()

@@ -52,7 +52,7 @@ from popaudit._inference import (
 from popaudit.components import COMPONENTS, AuditContext
 from popaudit.data.io import read_survey
 from popaudit.data.survey import Survey
-from popaudit.sweep import ALL, SweepResult, _expand_populations, _load, _subset, read_sweep
+from popaudit.sweeps import ALL, SweepResult, _expand_populations, _load, _subset, read_sweep
 
 __all__ = ["SteerabilityResult", "steerability"]
 
