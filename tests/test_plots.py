@@ -176,3 +176,18 @@ def test_old_names_warn_and_forward(old, new):
     with pytest.warns(DeprecationWarning, match=f"plots.{old} is deprecated.*{new}"):
         fig = getattr(pa.plots, old)(g, g)
     plt.close(fig)
+
+
+def test_plot_networks_draws_each_network_with_gold_layout():
+    gold = pa.datasets.wvs_like(n=400, seed=0).select(["Q164", "Q182", "Q184", "Q46", "Q57",
+                                                        "Q45"])
+    nets = {"gold": pa.network(gold, corr="pearson"),
+            "shuffled": pa.network(pa.datasets.shuffled(gold, seed=1), corr="pearson")}
+    fig = pa.plots.plot_networks(nets)
+    axes = fig.axes
+    assert len(axes) == 2
+    for ax, (name, res) in zip(axes, nets.items()):
+        assert ax.get_title().startswith(f"{name}\n{res.n_edges} edges")
+        # one line segment per edge of that network
+        assert sum(len(c.get_paths()) for c in ax.collections[1:]) >= res.n_edges
+    plt.close(fig)

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -31,6 +32,7 @@ __all__ = [
     "plot_loadings",
     "plot_marginal_distance",
     "plot_marginals",
+    "plot_networks",
     "plot_noise_floor",
     "plot_subgroup_metric",
 ]
@@ -667,3 +669,57 @@ correlation_heatmaps = _deprecated("correlation_heatmaps", plot_correlation_heat
 cultural_map = _deprecated("cultural_map", plot_cultural_map)
 loadings = _deprecated("loadings", plot_loadings)
 noise_floor = _deprecated("noise_floor", plot_noise_floor)
+
+
+# ---------------------------------------------------------------------------
+# networks
+# ---------------------------------------------------------------------------
+def plot_networks(networks: Mapping, *, layout_seed: int = 3, axes=None):
+    """Networks side by side with one fixed layout (the first network's).
+
+    Parameters
+    ----------
+    networks : mapping name -> NetworkResult
+        E.g. ``{"gold": cmp.gold, "persona": cmp.simulated}``; the first one fixes the node
+        positions (a weighted spring layout on its absolute partial correlations), so a
+        missing or moved edge reads as a difference, not as a new drawing.
+    layout_seed : int
+        Seed of the spring layout.
+    axes : sequence of Axes, optional
+        One per network.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Blue edges positive, red negative partial correlations; width ~ |weight|; each
+        title gives the number of edges and the selected lambda.
+    """
+    items = list(networks.items())
+    if not items:
+        raise ValueError("no network to draw")
+    ref = items[0][1].to_networkx()
+    weighted = nx.Graph()
+    weighted.add_nodes_from(ref.nodes)
+    weighted.add_weighted_edges_from((u, v, d["abs_weight"]) for u, v, d in ref.edges(data=True))
+    pos = nx.spring_layout(weighted, weight="weight", seed=layout_seed)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(items), figsize=(3.3 * len(items), 3.6), squeeze=False)
+        axes = axes[0]
+    else:
+        fig = axes[0].figure
+    for ax, (name, res) in zip(axes, items, strict=True):
+        g = res.to_networkx()
+        edges = list(g.edges(data=True))
+        nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#f2f2f2", edgecolors="#444444",
+                               node_size=420)
+        nx.draw_networkx_labels(g, pos, ax=ax, font_size=7)
+        nx.draw_networkx_edges(g, pos, ax=ax, edgelist=[(u, v) for u, v, _ in edges],
+                               edge_color=["#1f77b4" if d["weight"] > 0 else "#d62728"
+                                           for _, _, d in edges],
+                               width=[8 * d["abs_weight"] for _, _, d in edges])
+        ax.set_title(f"{name}\n{res.n_edges} edges, lambda = {res.lambda_:.3f}", fontsize=9)
+        ax.margins(0.12)
+        ax.set_axis_off()
+    fig.suptitle("EBICglasso networks: blue positive, red negative partial correlations",
+                 fontsize=10)
+    return fig

@@ -129,7 +129,11 @@ SECTIONS: dict[str, Section] = {
         ("IW map congruence vs gold", "IW items on their dimension")),
     "networks": Section(
         "Networks",
-        "Partial-correlation networks of the items, simulated against gold.", ()),
+        "Partial-correlation networks of the items (EBICglasso, qgraph's defaults), simulated "
+        "against gold, drawn with gold's layout. The Network Comparison Test's largest edge "
+        "difference (lower is closer) is read against gold's noise floor: the same statistic "
+        "between gold and resamples of gold of the simulated size.",
+        ("network max edge difference",)),
     "invalid": Section(
         "Invalid answers",
         "Share of simulated answers that could not be read as a valid code; they are left "
@@ -141,7 +145,8 @@ SECTIONS: dict[str, Section] = {
 FIGURE_SECTIONS = {"marginals": "marginal", "marginal_distance": "marginal",
                    "modal_": "modal", "subgroup_": "disparity", "polychoric_": "structure",
                    "noise_floor": "structure", "factor_loadings": "factors",
-                   "cultural_map": "cultural_map", "iw_loadings": "cultural_map"}
+                   "cultural_map": "cultural_map", "iw_loadings": "cultural_map",
+                   "networks": "networks"}
 
 _VERDICT_TEXT = {"beyond floor": "beyond floor", "within noise": "within noise",
                  "no floor": "no noise floor", "undefined": "undefined"}
@@ -418,6 +423,11 @@ class Report:
                 figs["noise_floor_rmse"] = ax.figure
             except ValueError:  # matrices without floor draws
                 pass
+        nets = {n: res[("networks", n)] for n in pops if ("networks", n) in res}
+        if nets:
+            first = next(iter(nets.values()))
+            figs["networks"] = plots.plot_networks(
+                {"gold": first.gold, **{n: c.simulated for n, c in nets.items()}})
         fac = {n: res[("factors", n)] for n in pops if ("factors", n) in res}
         if fac:
             first = next(iter(fac.values()))
