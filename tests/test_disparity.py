@@ -420,7 +420,7 @@ def test_declared_option_positions_reach_the_bootstrap_engine():
     metrics = ("accuracy", "nmae", "expected_distance", "w1_norm")
     for ties, sim_ties in (("any", "average"), ("fractional", "first")):
         fid = subgroup_fidelity(sg, sim, ties=ties, sim_ties=sim_ties)
-        point, draws, _ = _metric_draws([fid], metrics, n_boot=3, seed=0, resample="both",
+        point, _draws, _ = _metric_draws([fid], metrics, n_boot=3, seed=0, resample="both",
                                         stratify=None, labels=list(sg.labels),
                                         items=["A", "B"])
         for mi, m in enumerate(metrics):
