@@ -691,8 +691,8 @@ def plot_networks(networks: Mapping, *, layout_seed: int = 3, axes=None):
     Returns
     -------
     matplotlib.figure.Figure
-        Blue edges positive, red negative partial correlations; width ~ |weight|; each
-        title gives the number of edges and the selected lambda.
+        Blue edges positive, red negative partial correlations; width proportional to the
+        absolute weight; each title gives the number of edges and the selected lambda.
     """
     items = list(networks.items())
     if not items:
