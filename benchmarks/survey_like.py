@@ -101,7 +101,7 @@ def item_bank(p: int, rng: np.random.Generator, binary_share: float | None = Non
                 keep = np.round(np.linspace(0, len(tau) - 1, max_categories - 1)).astype(int)
                 taus[j] = tau[keep]
     if binary_share:
-        k = int(round(binary_share * p))
+        k = round(binary_share * p)
         for j in rng.choice(p, size=k, replace=False):
             taus[j] = np.array([rng.normal(0, 0.6)])
     # keep the uniqueness positive (the factors have unit variance, correlation .25 on 1-2)

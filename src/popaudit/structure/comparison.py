@@ -688,12 +688,12 @@ def _survey_calibration_notes(*, n_boot: int, n_null: int, floor: str) -> list[s
     if n_boot:
         out.append("calibration (docs/validity.md): the per-pair tests (bootstrap standard "
                    "errors, Holm / BH) are liberal on survey-like data - some pair flagged in "
-                   "8-9 % of two real samples at alpha = 0.05 (99 bootstrap draws); read "
+                   "8-15 % of two real samples at alpha = 0.05 (99 bootstrap draws); read "
                    "single flagged pairs with care")
     if n_null and floor == "independent":
         out.append("calibration (docs/validity.md): the noise floors are approximate on "
-                   "survey-like data - a second real sample lands beyond them 2.5-7.5 % of "
-                   "the time at the nominal 5 %")
+                   "survey-like data - a second real sample lands beyond them 0-7.5 % of the "
+                   "time at the nominal 5 %; for a test use the permutation p-values")
     return out
 
 
