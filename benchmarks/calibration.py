@@ -88,7 +88,7 @@ _NONPD = sl.Spec(n=250, p=16, n_groups=8, missing_rate=0.15, binary_share=0.4,
 
 CELLS: dict[str, Cell] = {c.name: c for c in [
     Cell("halves_small", "random halves, n 600 (300 + 300), p 15, K 2-5, 24 groups, 10 % MAR",
-         _HALVES_SMALL, reps=500),
+         _HALVES_SMALL, reps=800),
     Cell("two_samples", "two samples, n 500 + 500, p 12, K 2-5, 12 groups, 10 % MAR",
          _TWO, sim=_TWO, reps=200),
     Cell("halves_real", "random halves, n 1400 (700 + 700), p 25, K 2-10, 48 groups, 10 % MAR",
