@@ -157,6 +157,7 @@ def test_noise_floor_lines_are_observed_values(gold):
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="no noise-floor draws for statistic 'nope'"):
         pa.plots.plot_noise_floor({"shuffled": cmp}, "nope")
+    assert not plt.get_fignums()   # the error came before a figure was made
 
 
 @pytest.mark.parametrize("old, new", [("marginal_bars", "plot_marginals"),

@@ -369,14 +369,14 @@ def plot_noise_floor(comparisons: Mapping, statistic: str = "rmse", *, ax=None, 
     observed value: a line beyond the histogram is a gap sampling alone does
     not produce.
     """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
     first = next(iter(comparisons.values())).main
     draws = np.asarray(first.floor.get(statistic, []), dtype=float)
     draws = draws[np.isfinite(draws)]
-    if draws.size == 0:
+    if draws.size == 0:   # checked before a figure exists: an error leaves no figure open
         raise ValueError(f"no noise-floor draws for statistic {statistic!r}; compare surveys "
                          f"(not matrices) with n_null > 0; have {sorted(first.floor)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
     ax.hist(draws, bins=bins, color="#bbbbbb", label=f"noise floor ({draws.size} resamples)")
     for i, (name, cmp) in enumerate(comparisons.items()):
         row = cmp.main.statistics.set_index("statistic").loc[statistic]

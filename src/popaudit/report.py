@@ -301,7 +301,7 @@ class Report:
         ...                structure=False, cultural_map=False, seed=0)
         >>> card = rep.scorecard()
         >>> list(card["component"]), list(card["verdict"])
-        (['marginal', 'modal', 'invalid'], ['no floor', 'no floor', 'no floor'])
+        (['marginal', 'modal', 'invalid'], ['within noise', 'within noise', 'no floor'])
         """
         out = []
         if self.summary.empty:

@@ -266,8 +266,11 @@ def sweep(gold, populations: Mapping, *, split_by: str | None = None,
     Examples
     --------
     >>> import tempfile
+    >>> import pandas as pd
     >>> import popaudit as pa
-    >>> gold = pa.datasets.wvs_like(n=400, seed=0, country=["DEU", "USA"])
+    >>> frames = [pa.datasets.wvs_like_frame(n=400, seed=i).assign(B_COUNTRY_ALPHA=c)
+    ...           for i, c in enumerate(["DEU", "USA"])]  # two synthetic "countries"
+    >>> gold = pa.wvs_survey(pd.concat(frames, ignore_index=True), name="gold")
     >>> sims = {"shuffled": pa.datasets.shuffled(gold, seed=1)}
     >>> res = pa.sweep(gold, sims, split_by="B_COUNTRY_ALPHA", components=["marginal"],
     ...                store=tempfile.mkdtemp(), seed=0)  # doctest: +SKIP
