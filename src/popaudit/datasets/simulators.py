@@ -255,7 +255,9 @@ def _build(gold: Survey, idx: np.ndarray, demo: pd.DataFrame, w, name: str) -> S
         while wname in frame.columns:
             wname = wname + "_"
         frame[wname] = w
-    return Survey(frame, gold.items, demographics=demo_cols, weights=wname, name=name)
+    # "<invalid>" stands for an unparseable model answer: expected here, so no warning
+    return Survey(frame, gold.items, demographics=demo_cols, weights=wname, name=name,
+                  out_of_scale="invalid")
 
 
 def _finish(gold, idx, demo, w, name, rng, invalid_rate, derived) -> Survey:
