@@ -790,3 +790,22 @@ def test_non_positive_definite_polychoric_matrix_is_said_and_never_gives_p_one()
     out = _test_pvalue("jennrich", 3.0, 6.0, "bootstrap", np.r_[np.full(30, np.nan),
                                                                 np.arange(20.0)], None)
     assert np.isnan(out["pvalue"])
+
+
+def test_a_shared_cache_reuses_gold_draws_and_changes_no_number():
+    import popaudit as pa
+
+    gold = pa.datasets.wvs_like(n=500, seed=0).select(["Q6", "Q8", "Q14", "Q45", "Q46", "Q164"])
+    sims = [pa.datasets.shuffled(gold, seed=1), pa.datasets.persona_like(gold, seed=2)]
+    kw = {"n_boot": 6, "n_null": 5, "seed": 3}
+    cache: dict = {}
+    for sim in sims:
+        alone = pa.compare_correlations(gold, sim, **kw)
+        shared = pa.compare_correlations(gold, sim, **kw, cache=cache)
+        pd.testing.assert_frame_equal(alone.to_frame(), shared.to_frame())
+        np.testing.assert_array_equal(alone.main.floor["rmse"], shared.main.floor["rmse"])
+    assert len(cache) == 1   # gold's fit, bootstrap and floor draws computed once
+    (gold_side,) = cache.values()
+    assert gold_side["boot"].shape == (6, 6, 6) and not gold_side["floor_sim"].flags.writeable
+    pa.compare_correlations(gold, sims[0], **{**kw, "n_null": 4}, cache=cache)
+    assert len(cache) == 2   # other draw counts, other key

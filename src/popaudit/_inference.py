@@ -40,7 +40,9 @@ __all__ = [
     "adjust_pvalues",
     "bootstrap_bias",
     "bootstrap_interval",
+    "cached",
     "check_correlation_matrix",
+    "fingerprint",
     "floor_summary",
     "harmonic_mean_offdiag",
     "is_positive_definite",
@@ -229,6 +231,51 @@ def seed_from_name(seed: int, name: str) -> int:
     words = [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
     return int(np.random.SeedSequence([int(seed), *words]).generate_state(2, np.uint64)
                .view(np.uint64)[0] >> np.uint64(1))
+
+
+# --------------------------------------------------------------------------------------------
+# gold's own draws, computed once per audit
+# --------------------------------------------------------------------------------------------
+def fingerprint(*parts) -> str:
+    """A digest of arrays and plain values: the identity of the data a result came from.
+
+    Arrays count by dtype, shape and bytes; anything else by its ``repr``. Used as a cache
+    key, so equal data give equal keys whatever object holds them.
+
+    >>> a = np.arange(6).reshape(2, 3)
+    >>> fingerprint(a, "x") == fingerprint(a.copy(), "x") != fingerprint(a.T, "x")
+    True
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(repr((arr.dtype.str, arr.shape)).encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def cached(cache, key, compute: Callable):
+    """``compute()``, kept in ``cache[key]`` when a cache (a dict) is given.
+
+    Gold's side of a comparison (its bootstrap and noise-floor draws) depends on gold, the
+    simulated size and the seed only; :func:`popaudit.audit` passes one dict to every
+    population's comparison so that side is computed once. Arrays put in the cache are made
+    read-only, so a caller that would change them in place fails loudly instead of
+    corrupting the next comparison.
+    """
+    if cache is None:
+        return compute()
+    if key not in cache:
+        value = compute()
+        for arr in (value.values() if isinstance(value, dict) else (value,)):
+            if isinstance(arr, np.ndarray):
+                arr.setflags(write=False)
+        cache[key] = value
+    return cache[key]
 
 
 # --------------------------------------------------------------------------------------------

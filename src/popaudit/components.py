@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 import popaudit as pa
-from popaudit._inference import DISTANCE, SIMILARITY, floor_summary, seed_from_name
+from popaudit._inference import DISTANCE, SIMILARITY, cached, floor_summary, seed_from_name
 from popaudit.data.distributions import AnswerDistributions
 from popaudit.data.survey import Survey
 
@@ -143,8 +143,7 @@ def _gold_floor(gold: Survey, n_sim: int, ctx: AuditContext) -> dict[str, np.nda
     score; modal statistics over the audit's subgroups (``ctx.by``) as the headline is.
     Computed once per simulated size within an audit.
     """
-    key = ("item_floor", int(n_sim))
-    if key not in ctx.cache:
+    def compute() -> dict[str, np.ndarray]:
         rng = np.random.default_rng(seed_from_name(ctx.seed, f"item floor {n_sim}"))
         n = gold.n_respondents
         draws: dict[str, list] = {label: [] for label in _ITEM_HEADLINES}
@@ -159,8 +158,9 @@ def _gold_floor(gold: Survey, n_sim: int, ctx: AuditContext) -> dict[str, np.nda
                                       modal)
                 for label, values in draws.items():
                     values.append(got.get(label, (np.nan, 0))[0])
-        ctx.cache[key] = {k: np.asarray(v, dtype=float) for k, v in draws.items()}
-    return ctx.cache[key]
+        return {k: np.asarray(v, dtype=float) for k, v in draws.items()}
+
+    return cached(ctx.cache, ("item_floor", int(n_sim)), compute)
 
 
 def _floored_headlines(result_floor: dict | None, values: dict) -> list[dict]:
@@ -259,7 +259,8 @@ class Structure(Component):
     def run(self, gold, populations, ctx):
         _, sim = _only(populations)
         return pa.compare_correlations(gold, sim, n_boot=ctx.n_boot, n_null=ctx.n_null,
-                                       seed=ctx.seed, confidence_level=ctx.confidence_level)
+                                       seed=ctx.seed, confidence_level=ctx.confidence_level,
+                                       cache=ctx.cache)  # gold's draws once per size
 
     def rows(self, result, population):
         st = result.to_frame()
@@ -330,7 +331,8 @@ class Networks(Component):
         _, sim = _only(populations)
         items = network_items(gold)
         return pa.compare_networks(gold.select(items), sim.select(items), n_perm=ctx.n_null,
-                                   n_null=ctx.n_null, seed=ctx.seed)
+                                   n_null=ctx.n_null, seed=ctx.seed,
+                                   cache=ctx.cache)  # gold's floor networks once per size
 
     def rows(self, result, population):
         st = result.to_frame()

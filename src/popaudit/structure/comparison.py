@@ -37,7 +37,9 @@ from popaudit._inference import (
     adjust_pvalues,
     bootstrap_interval,
     bootstrap_se,
+    cached,
     check_correlation_matrix,
+    fingerprint,
     floor_summary,
     harmonic_mean_offdiag,
     is_positive_definite,
@@ -964,7 +966,7 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
                          jennrich_form: str = "jennrich1970", pair_se: str = "auto",
                          alpha: float = 0.05, mantel_method: str = "pearson",
                          weighted: bool | None = None, ecological_bootstrap: str = "sim",
-                         variant: str | None = None, categories=None,
+                         variant: str | None = None, categories=None, cache=None,
                          ) -> CorrelationComparison:
     r"""Compare the correlation structure of a simulated population with gold's.
 
@@ -1092,6 +1094,12 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
         (:data:`~popaudit.structure.study_b.STUDY_B_CATEGORIES`; those with at
         least one item), or a mapping ``name -> items``. Adds a comparison of kind
         ``"ecological_category"`` (``statistic(name, matrix="ecological_category")``).
+    cache : dict, optional
+        Individual level, Survey inputs: a dict shared by comparisons of one gold with
+        several simulated populations (:func:`popaudit.audit` passes one). Gold's side -
+        its polychoric matrix, bootstrap and noise-floor draws - depends only on gold, the
+        simulated population's (effective) size, the draw counts and the seed, so it is
+        computed once per such key and reused; the numbers are those of a call without it.
 
     Returns
     -------
@@ -1287,7 +1295,8 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     if surveys:
         comps, fits = _individual_surveys(gold, sim, items=items, n_boot=int(n_boot),
                                           n_null=int(n_null), rngs=rngs, floor=floor,
-                                          n=n, opts=opts, settings=settings, notes=notes)
+                                          n=n, opts=opts, settings=settings, notes=notes,
+                                          cache=cache)
         if any(c.kind == "polychoric" for c in comps):
             notes.extend(_survey_calibration_notes(n_boot=int(n_boot), n_null=int(n_null),
                                                    floor=floor))
@@ -1363,7 +1372,7 @@ def _batched(fn: Callable, codes: np.ndarray, weights: np.ndarray, n_categories,
 
 
 def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rngs, floor, n,
-                        opts, settings, notes):
+                        opts, settings, notes, cache=None):
     check_compatible(gold, sim)
     names = list(gold.item_names) if items is None else [str(x) for x in items]
     gold = gold.select(names)
@@ -1405,7 +1414,27 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
     if len(ordinal) >= 2:
         pcm = _polychoric
         go, so = gold.select(ordinal), sim.select(ordinal)
-        fit_g = pcm.polychoric(go)
+        codes_g = go.category_indices()
+        codes_s = so.category_indices()
+        kcat = go.n_categories
+        batch = pcm.polychoric_batch
+
+        def gold_side() -> dict:
+            """Gold's matrix and its draws: the same for every population of this size."""
+            out = {"fit": pcm.polychoric(go)}
+            if n_boot:
+                out["boot"] = _batched(batch, codes_g, cb_g, kcat, "bootstrap gold")
+            if n_null:
+                out["floor_sim"] = _batched(batch, codes_g, cf_s, kcat, "noise floor")
+                if cf_g is not None:
+                    out["floor_gold"] = out["boot"][:n_null] if n_boot >= n_null else \
+                        _batched(batch, codes_g, cf_g, kcat, "noise floor gold")
+            return out
+
+        key = ("compare_correlations/gold", fingerprint(codes_g, wg, kcat, ordinal), n_boot,
+               n_null, n_sim_draw, floor, settings["seed"])
+        gold_draws = cached(cache, key, gold_side)
+        fit_g = gold_draws["fit"]
         fit_s = pcm.polychoric(so)
         fits = (fit_g, fit_s)
         g = fit_g.corr.loc[ordinal, ordinal].to_numpy(float)
@@ -1427,19 +1456,10 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
         else:
             opts["n_tests"] = (n1, n2)
         settings.update(n_gold=n1, n_sim=n2)
-        codes_g = go.category_indices()
-        codes_s = so.category_indices()
-        kcat = go.n_categories
-        draws = _Draws()
-        batch = pcm.polychoric_batch
+        draws = _Draws(boot_gold=gold_draws.get("boot"), floor_sim=gold_draws.get("floor_sim"),
+                       floor_gold=gold_draws.get("floor_gold"))
         if n_boot:
-            draws.boot_gold = _batched(batch, codes_g, cb_g, kcat, "bootstrap gold")
             draws.boot_sim = _batched(batch, codes_s, cb_s, kcat, "bootstrap simulated")
-        if n_null:
-            draws.floor_sim = _batched(batch, codes_g, cf_s, kcat, "noise floor")
-            if cf_g is not None:
-                draws.floor_gold = draws.boot_gold[:n_null] if n_boot >= n_null else \
-                    _batched(batch, codes_g, cf_g, kcat, "noise floor gold")
         if perm_w is not None:
             codes_all = np.concatenate([codes_g, codes_s])
             draws.perm_gold = _batched(batch, codes_all, perm_w[0], kcat, "permutations")

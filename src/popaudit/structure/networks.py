@@ -47,10 +47,13 @@ from popaudit._inference import (
     SIMILARITY,
     adjust_pvalues,
     bootstrap_interval,
+    cached,
     check_correlation_matrix,
+    fingerprint,
     floor_summary,
     resampling_pvalue,
     resolve_seed,
+    spawn,
     warn,
     with_x64,
 )
@@ -1238,7 +1241,7 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
                      pd_repair: str | None = "nearest", n_null: int = 0,
                      floor: str = "independent", n_boot: int = 0,
                      confidence_level: float = 0.95, ci_method: str = "percentile",
-                     seed=None, permutations=None) -> NetworkComparison:
+                     seed=None, permutations=None, cache=None) -> NetworkComparison:
     """Network Comparison Test (van Borkulo et al. 2023) of gold against simulated.
 
     Parameters
@@ -1298,6 +1301,12 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
         Group-1 row indices of each permutation (0-based, pooled rows gold first), e.g. R's
         ``sample()`` draws exported from NCT, to reproduce its test exactly. Overrides
         ``n_perm``.
+    cache : dict, optional
+        A dict shared by comparisons of one gold with several simulated populations
+        (:func:`popaudit.audit` passes one): the noise-floor networks depend only on gold,
+        the simulated size, ``n_null``, ``floor``, the network options and the seed, so they
+        are estimated once per such key and reused; the numbers are those of a call without
+        it.
 
     Returns
     -------
@@ -1347,6 +1356,9 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
         raise ValueError(f"paired=True needs the same respondents in both (rows aligned); "
                          f"gold has {n1} rows, simulated {n2}")
     rng, seed_int = resolve_seed(seed)
+    # one stream per kind of draw: the floor's draws do not depend on how many
+    # permutations came before them, so they can be shared between comparisons (cache)
+    rng_perm, rng_floor, rng_boot = spawn(seed_int, 3)
     opts = {"gamma": gamma, "threshold": False, "refit": False, "nlambda": 100,
             "lambda_min_ratio": 0.01}
     notes = list(dict.fromkeys(g_in.notes + s_in.notes))
@@ -1374,7 +1386,7 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
             raise ValueError(f"permutations must be (n_perm, {n1}) row indices")
         w1 = _weights_from_perms(perms, N)
     else:
-        w1 = _permutation_weights(rng, n1, n2, int(n_perm), paired)
+        w1 = _permutation_weights(rng_perm, n1, n2, int(n_perm), paired)
     n_perm_used = w1.shape[0]
     if n_perm_used:
         nets, failed, repaired = _networks_of(pooled, np.concatenate([w1, 1.0 - w1]), **opts,
@@ -1431,14 +1443,26 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     floor_draws = {}
     if n_null:
         size = n1 if floor == "independent" else None
-        counts_s = _rs.multinomial_counts(rng, n2, np.ones(n1), int(n_null))
-        fs, f_failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
-        if size is None:  # gold itself against resamples of it
-            fg = np.broadcast_to(ng, fs.shape)
-        else:
-            counts_g = _rs.bootstrap_counts(rng, n1, int(n_null))
-            fg, g_failed, _ = _networks_of(g_in, counts_g, **opts, pd_repair="nearest")
-            f_failed += g_failed
+
+        def gold_floor() -> dict:
+            """Floor networks from gold alone: the same for every population of size n2."""
+            counts_s = _rs.multinomial_counts(rng_floor, n2, np.ones(n1), int(n_null))
+            fs, failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
+            out = {"simulated_size": fs, "failed": failed}
+            if size is not None:
+                counts_g = _rs.bootstrap_counts(rng_floor, n1, int(n_null))
+                out["gold_size"], g_failed, _ = _networks_of(g_in, counts_g, **opts,
+                                                              pd_repair="nearest")
+                out["failed"] += g_failed
+            return out
+
+        key = ("compare_networks/floor", fingerprint(g_in.codes, g_in.values, g_in.weights,
+                                                     g_in.corr_kind, g_in.names, g_in.n),
+               int(n2), int(n_null), floor, tuple(sorted(opts.items())), seed_int)
+        fl = cached(cache, key, gold_floor)
+        fs, f_failed = fl["simulated_size"], fl["failed"]
+        # gold itself against resamples of it, or a bootstrap replicate of gold
+        fg = np.broadcast_to(ng, fs.shape) if size is None else fl["gold_size"]
         fok = np.all(np.isfinite(fs), axis=(1, 2)) & np.all(np.isfinite(fg), axis=(1, 2))
         floor_draws = _pair_statistics(prep(fg[fok]), prep(fs[fok]), abs_strength=abs_strength)
         if size is not None and fok.sum() > 1:
@@ -1448,8 +1472,8 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
                          "left out")
     boot_draws = {}
     if n_boot:
-        cg_ = _rs.bootstrap_counts(rng, n1, int(n_boot))
-        cs_ = _rs.bootstrap_counts(rng, n2, int(n_boot))
+        cg_ = _rs.bootstrap_counts(rng_boot, n1, int(n_boot))
+        cs_ = _rs.bootstrap_counts(rng_boot, n2, int(n_boot))
         bg, _, _ = _networks_of(g_in, cg_, **opts, pd_repair="nearest")
         bs, _, _ = _networks_of(s_in, cs_, **opts, pd_repair="nearest")
         bok = np.all(np.isfinite(bg), axis=(1, 2)) & np.all(np.isfinite(bs), axis=(1, 2))
