@@ -20,11 +20,17 @@ Reference: van Borkulo, C. D., et al. (2023). Comparing network structures on th
 aspects: a permutation test. Psychological Methods 28(6), 1273-1285 (type-I error near
 the nominal level; power only for large samples and large differences).
 
+``--floors`` measures the noise floors instead: how often a second sample of the *same*
+population lands beyond the 95 % floor of each network statistic (a false alarm; about
+0.05 is calibrated), on two kinds of pairs: the chain model above (Pearson input) and two
+independent ``wvs_like`` samples (12 ordinal items, polychoric input, survey weights).
+
 Usage::
 
     python benchmarks/network_calibration.py                 # 500 replications per cell
     python benchmarks/network_calibration.py --reps 50       # quick look
     python benchmarks/network_calibration.py --cells 6:200,10:500
+    python benchmarks/network_calibration.py --floors --reps 200 --n-null 39
 """
 
 from __future__ import annotations
@@ -87,6 +93,64 @@ def run_cell(p: int, n: int, scenario: str, reps: int, n_perm: int, seed: int) -
             "m": rej_m, "s": rej_s, "seconds": secs}
 
 
+FLOOR_ITEMS = ["Q6", "Q8", "Q14", "Q17", "Q27", "Q45", "Q46", "Q164", "Q182", "Q184", "Q209",
+               "Q254"]
+
+
+def floor_cell(kind: str, reps: int, n_null: int, seed: int) -> dict:
+    """False-alarm rate of every floored network statistic for two samples of one model."""
+    import pandas as pd
+
+    import popaudit as pa
+
+    rng = np.random.default_rng(seed)
+    s1 = covariance(precision(10, False))
+    beyond: dict[str, int] = {}
+    counted: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for r in range(reps):
+        if kind == "chain":
+            a = rng.multivariate_normal(np.zeros(10), s1, size=300)
+            b = rng.multivariate_normal(np.zeros(10), s1, size=300)
+            corr = "pearson"
+        else:
+            a, b = (pa.datasets.wvs_like(n=1500, seed=int(rng.integers(2**31))).select(FLOOR_ITEMS)
+                    for _ in range(2))
+            corr = "auto"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = pa.compare_networks(a, b, corr=corr, n_perm=0, n_null=n_null,
+                                      seed=int(rng.integers(2**31)))
+        for _, row in res.statistics.iterrows():
+            if pd.isna(row["beyond_floor"]) or not np.isfinite(row["floor_median"]):
+                continue
+            counted[row["statistic"]] = counted.get(row["statistic"], 0) + 1
+            beyond[row["statistic"]] = beyond.get(row["statistic"], 0) + bool(row["beyond_floor"])
+    return {"kind": kind, "reps": reps, "beyond": beyond, "counted": counted,
+            "seconds": time.perf_counter() - t0}
+
+
+def floors_main(reps: int, n_null: int, seed: int) -> None:
+    cells = [floor_cell(kind, reps, n_null, seed + k) for k, kind in
+             enumerate(("chain", "wvs_like"))]
+    print(f"noise floors: {reps} pairs of samples of one population per cell, {n_null} floor "
+          "draws each; share of pairs beyond the 95 % floor [95 % Wilson interval] "
+          "(calibrated: about 0.05)")
+    print()
+    print("| statistic | chain GGM, p 10, n 300 + 300, Pearson | wvs_like, p 12, n 1500 + 1500, "
+          "polychoric |")
+    print("| --- | --- | --- |")
+    for stat in cells[0]["counted"]:
+        cols = []
+        for c in cells:
+            k, m = c["beyond"].get(stat, 0), c["counted"].get(stat, 0)
+            lo, hi = wilson(k, m) if m else (np.nan, np.nan)
+            cols.append(f"{k / m:.3f} [{lo:.3f}, {hi:.3f}]" if m else "-")
+        print(f"| {stat} | " + " | ".join(cols) + " |")
+    spent = ", ".join(f"{c['kind']} {c['seconds']:.0f}" for c in cells)
+    print(f"\nseconds: {spent}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=500)
@@ -94,7 +158,15 @@ def main() -> None:
     ap.add_argument("--cells", default="6:150,6:500,10:300,10:1000",
                     help="p:n per population, comma separated")
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--floors", action="store_true",
+                    help="measure the noise floors' false-alarm rate instead of the tests")
+    ap.add_argument("--n-null", type=int, default=39, help="floor draws (with --floors)")
     args = ap.parse_args()
+    if args.floors:
+        print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+        floors_main(args.reps, args.n_null, args.seed)
+        print(f"load average at end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+        return
     cells = [tuple(int(v) for v in c.split(":")) for c in args.cells.split(",")]
     print(f"load average at start: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     rows = []
