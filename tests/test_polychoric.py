@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import popaudit as pa
 from popaudit import Item, Survey, polychoric, polychoric_batch
+from popaudit._inference import nearest_correlation
 
 pcmod = importlib.import_module("popaudit.structure.polychoric")
 
@@ -84,7 +85,7 @@ def test_matches_lavaan_polycor_psych_fixtures():
 def test_nearest_correlation_matches_matrix_nearpd():
     a = pd.read_csv(FIXTURES / "nearpd_in.csv").to_numpy()
     b = pd.read_csv(FIXTURES / "nearpd_out.csv").to_numpy()
-    got = pcmod._nearest_correlation(a)
+    got = nearest_correlation(a)
     # same algorithm and stopping rule as Matrix::nearPD(corr = TRUE) (conv.tol 1e-7)
     np.testing.assert_allclose(got, b, atol=1e-6)
     assert np.linalg.eigvalsh(got).min() > 0
@@ -320,7 +321,7 @@ def test_pd_repair_on_an_inconsistent_pairwise_matrix():
     assert fixed.pd_repaired and not fixed.is_pd
     assert np.linalg.eigvalsh(fixed.corr.to_numpy()).min() > 0
     np.testing.assert_array_equal(np.diag(fixed.corr), 1.0)
-    np.testing.assert_allclose(fixed.corr, pcmod._nearest_correlation(raw.corr.to_numpy()))
+    np.testing.assert_allclose(fixed.corr, nearest_correlation(raw.corr.to_numpy()))
     assert any("nearest correlation matrix" in n for n in fixed.notes)
     assert not any("nearest correlation matrix" in n for n in raw.notes)
     with pytest.warns(DeprecationWarning, match=r"PolychoricResult.options is deprecated, "

@@ -51,6 +51,7 @@ from popaudit._inference import (
     check_correlation_matrix,
     fingerprint,
     floor_summary,
+    nearest_correlation,
     resampling_pvalue,
     resolve_seed,
     spawn,
@@ -548,9 +549,7 @@ def _pd_check(r: np.ndarray, names, pd_repair, what: str) -> tuple[np.ndarray, l
                          "EBICglasso needs a positive definite matrix (R requires "
                          "Matrix::nearPD first): pass pd_repair='nearest' to use the nearest "
                          "correlation matrix")
-    from popaudit.structure.polychoric import _nearest_correlation
-
-    fixed = _nearest_correlation(r)
+    fixed = nearest_correlation(r)
     return fixed, [(f"{what} was not positive definite (smallest eigenvalue {ev[0]:.3g}); "
                     "replaced by the nearest correlation matrix (pd_repair='nearest', "
                     "Matrix::nearPD's defaults)")]
@@ -641,10 +640,8 @@ def _networks_of(inp: _Input, weights: np.ndarray, *, gamma, threshold, refit, n
         neg = good[ev < 0]
         if neg.size:
             if pd_repair == "nearest":
-                from popaudit.structure.polychoric import _nearest_correlation
-
                 for b in neg:  # rare: a few resamples
-                    r[b] = _nearest_correlation(r[b])
+                    r[b] = nearest_correlation(r[b])
                 repaired = int(neg.size)
             else:
                 bad[neg] = True

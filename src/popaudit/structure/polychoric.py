@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from popaudit import _jaxcache, _settings
-from popaudit._inference import progress_bar, renamed_attribute, with_x64
+from popaudit._inference import nearest_correlation, progress_bar, renamed_attribute, with_x64
 from popaudit._inference import warn as _warn
 from popaudit._kernels import polychoric as _k
 from popaudit.data.survey import Survey
@@ -675,53 +675,6 @@ def _jax_unit(c, w, bc, n_pad, *, tdt, device, layout, static):
     return _k.batch_pair_tables(cj, wj, *layout, **static)
 
 
-# ----------------------------------------------------------------------------------
-# nearest correlation matrix
-# ----------------------------------------------------------------------------------
-def _nearest_correlation(A: np.ndarray, *, eig_tol=1e-6, conv_tol=1e-7, posd_tol=1e-8,
-                         maxit=100) -> np.ndarray:
-    """Higham's (2002) nearest correlation matrix by alternating projections.
-
-    Dykstra-corrected projections onto the positive semidefinite cone and the
-    unit-diagonal set, then eigenvalues floored at ``posd_tol`` times the
-    largest and the diagonal rescaled to 1: the defaults of R's
-    ``Matrix::nearPD(corr = TRUE)``, with which it agrees.
-    """
-    X = np.array(A, dtype=float)
-    n = X.shape[0]
-    dS = np.zeros_like(X)
-    converged = False
-    for _ in range(maxit):  # iterations of one p x p problem, not pairs
-        Y = X
-        R = Y - dS
-        d, Q = np.linalg.eigh(R)
-        keep = d > eig_tol * d[-1]
-        if not keep.any():
-            raise ValueError("the correlation matrix seems negative semidefinite; cannot repair")
-        Qk = Q[:, keep]
-        X = (Qk * d[keep]) @ Qk.T
-        dS = X - R
-        X = X.copy()
-        np.fill_diagonal(X, 1.0)
-        conv = np.abs(Y - X).sum(1).max() / np.abs(Y).sum(1).max()
-        if conv <= conv_tol:
-            converged = True
-            break
-    if not converged:
-        _warn(f"nearest correlation matrix did not converge in {maxit} iterations",
-              RuntimeWarning)
-    d, Q = np.linalg.eigh(X)
-    eps = posd_tol * abs(d[-1])
-    if d[0] < eps:
-        d = np.maximum(d, eps)
-        o_diag = np.diag(X).copy()
-        X = (Q * d) @ Q.T
-        D = np.sqrt(np.maximum(eps, o_diag) / np.diag(X))
-        X = D[:, None] * X * D[None, :]
-    np.fill_diagonal(X, 1.0)
-    return 0.5 * (X + X.T) if n else X
-
-
 def _is_pd(R: np.ndarray) -> bool:
     if not np.all(np.isfinite(R)):
         return False
@@ -1007,7 +960,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     if pd_repair == "nearest" and not is_pd:
         if not np.all(np.isfinite(R)):
             raise ValueError("cannot repair a correlation matrix with missing (NaN) entries")
-        R = _nearest_correlation(R)
+        R = nearest_correlation(R)
         repaired = True
         notes.append("the estimated matrix was not positive definite: corr is its nearest "
                      "correlation matrix (pd_repair='nearest')")
