@@ -1367,114 +1367,182 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
     res_g = _network_result(g_in, **common, what="gold's correlation matrix")
     res_s = _network_result(s_in, **common, what="the simulated correlation matrix")
     names = list(g_in.names)
-    p = len(names)
-    iu = np.triu_indices(p, 1)
-
-    def prep(nets):
-        return nets if weighted else (nets != 0).astype(float)
-
-    ng, ns = prep(res_g.network.to_numpy()), prep(res_s.network.to_numpy())
+    ng = _prep(res_g.network.to_numpy(), weighted)
+    ns = _prep(res_s.network.to_numpy(), weighted)
     obs = _pair_statistics(ng, ns, abs_strength=abs_strength)
-    N = n1 + n2
     # permutations: group-1 weights over the pooled rows
     if permutations is not None:
         perms = np.asarray(permutations, dtype=int)
         if perms.ndim != 2 or perms.shape[1] != n1:
             raise ValueError(f"permutations must be (n_perm, {n1}) row indices")
-        w1 = _weights_from_perms(perms, N)
+        w1 = _weights_from_perms(perms, n1 + n2)
     else:
         w1 = _permutation_weights(rng_perm, n1, n2, int(n_perm), paired)
-    n_perm_used = w1.shape[0]
-    if n_perm_used:
-        nets, failed, repaired = _networks_of(pooled, np.concatenate([w1, 1.0 - w1]), **opts,
-                                              pd_repair=pd_repair)
-    else:  # n_perm=0: no test, the other statistics only (p-values NaN)
-        nets, failed, repaired = np.empty((0, len(g_in.names), len(g_in.names))), 0, 0
-    p1, p2 = prep(nets[:n_perm_used]), prep(nets[n_perm_used:])
-    ok = np.all(np.isfinite(p1), axis=(1, 2)) & np.all(np.isfinite(p2), axis=(1, 2))
+    p1, p2 = _permuted_networks(pooled, w1, opts, pd_repair, weighted, notes)
+    n_valid = p1.shape[0]
+    perm_stats = _pair_statistics(p1, p2, abs_strength=abs_strength)
+    perm_draws = {k: perm_stats[k] for k in ("max_edge_difference",
+                                              "global_strength_difference")}
+    pvals = {k: float(resampling_pvalue(np.sum(v >= obs[k]), n_valid)) if n_valid else np.nan
+             for k, v in perm_draws.items()}
+    edge_tab = cent_tab = None
+    if edges:
+        edge_tab, perm_draws["edges"] = _edge_tests(ng, ns, p1, p2, names, p_adjust)
+    if centrality:
+        cent_tab, perm_draws["centrality"] = _centrality_tests(ng, ns, p1, p2, names, measures,
+                                                               p_adjust)
+    floor_draws = {}
+    if n_null:
+        floor_draws = _floor_draws(g_in, ng, n2, n_null=int(n_null), floor=floor, opts=opts,
+                                   rng=rng_floor, seed_int=seed_int, cache=cache,
+                                   weighted=weighted, abs_strength=abs_strength, notes=notes)
+    boot_draws = {}
+    if n_boot:
+        bg = _networks_of(g_in, _rs.bootstrap_counts(rng_boot, n1, int(n_boot)), **opts,
+                          pd_repair="nearest")[0]
+        bs = _networks_of(s_in, _rs.bootstrap_counts(rng_boot, n2, int(n_boot)), **opts,
+                          pd_repair="nearest")[0]
+        bok = _finite_networks(bg) & _finite_networks(bs)
+        boot_draws = _pair_statistics(_prep(bg[bok], weighted), _prep(bs[bok], weighted),
+                                      abs_strength=abs_strength)
+    stats_tab = _statistics_table(obs, pvals, boot_draws, floor_draws, confidence_level,
+                                  ci_method)
+    for nm, r in (("gold", res_g), ("simulated", res_s)):
+        if r.n_edges == 0:
+            notes.append(f"the {nm} network is empty (EBIC selected no edge)")
+    if not np.isfinite(obs["edge_correlation"]):
+        notes.append("edge_correlation is undefined: a network without edges has no variance "
+                     "in its weights")
+    settings = {"corr": pooled.corr_kind, "n_perm": int(w1.shape[0]), "gamma": float(gamma),
+                "paired": bool(paired), "edges": bool(edges), "centrality": bool(centrality),
+                "centrality_measures": list(measures), "p_adjust": p_adjust,
+                "abs_strength": bool(abs_strength), "weighted": bool(weighted),
+                "pd_repair": pd_repair, "n_null": int(n_null), "floor": floor,
+                "n_boot": int(n_boot),
+                "confidence_level": float(confidence_level), "ci_method": ci_method,
+                "seed": seed_int, "n_gold": int(n1), "n_simulated": int(n2),
+                "permutations_given": permutations is not None}
+    return NetworkComparison(
+        gold=res_g, simulated=res_s, statistics=stats_tab, edges=edge_tab, centrality=cent_tab,
+        permutations=_frozen(perm_draws), floor=_frozen(floor_draws),
+        bootstrap=_frozen(boot_draws), settings=settings,
+        notes=tuple(dict.fromkeys(notes + list(res_g.notes) + list(res_s.notes))))
+
+
+# the steps of compare_networks ---------------------------------------------------------------
+def _prep(nets: np.ndarray, weighted: bool) -> np.ndarray:
+    """Weighted networks as they are, or their edge patterns (``weighted=False``)."""
+    return nets if weighted else (nets != 0).astype(float)
+
+
+def _finite_networks(nets: np.ndarray) -> np.ndarray:
+    """(B,) True where a network of the stack could be estimated (no NaN)."""
+    return np.all(np.isfinite(nets), axis=(1, 2))
+
+
+def _permuted_networks(pooled: _Input, w1: np.ndarray, opts: dict, pd_repair, weighted: bool,
+                       notes: list) -> tuple[np.ndarray, np.ndarray]:
+    """The two groups' networks of every permutation that could be estimated (with notes)."""
+    n_perm = w1.shape[0]
+    p = len(pooled.names)
+    if not n_perm:  # n_perm=0: no test, the other statistics only (p-values NaN)
+        return np.empty((0, p, p)), np.empty((0, p, p))
+    nets, failed, repaired = _networks_of(pooled, np.concatenate([w1, 1.0 - w1]), **opts,
+                                          pd_repair=pd_repair)
+    p1, p2 = _prep(nets[:n_perm], weighted), _prep(nets[n_perm:], weighted)
+    ok = _finite_networks(p1) & _finite_networks(p2)
     if failed:
-        notes.append(f"{int((~ok).sum())} of {n_perm_used} permutations gave a group whose "
+        notes.append(f"{int((~ok).sum())} of {n_perm} permutations gave a group whose "
                      "correlation matrix could not be estimated and were left out of the "
                      "p-values")
     if repaired:
         notes.append(f"{repaired} permuted correlation matrices were not positive definite "
                      "and were replaced by the nearest correlation matrix (NCT's "
                      "make.positive.definite)")
-    perm_stats = _pair_statistics(p1[ok], p2[ok], abs_strength=abs_strength)
-    n_valid = int(ok.sum())
-    perm_draws = {"max_edge_difference": perm_stats["max_edge_difference"],
-                  "global_strength_difference": perm_stats["global_strength_difference"]}
-    pvals = {k: float(resampling_pvalue(np.sum(v >= obs[k]), n_valid)) if n_valid else np.nan
-             for k, v in perm_draws.items()}
-    edge_tab = None
-    if edges:
-        d_obs = np.abs(ng - ns)[iu]
-        d_perm = np.abs(p1[ok] - p2[ok])[:, iu[0], iu[1]]
-        pe = (resampling_pvalue(np.sum(d_perm >= d_obs[None, :], axis=0), n_valid) if n_valid
-              else np.full(d_obs.shape, np.nan))
-        edge_tab = pd.DataFrame({"item1": [names[i] for i in iu[0]],
-                                 "item2": [names[j] for j in iu[1]],
-                                 "weight_gold": ng[iu], "weight_simulated": ns[iu],
-                                 "difference": ng[iu] - ns[iu], "abs_difference": d_obs,
-                                 "p_value": pe, "p_adjusted": adjust_pvalues(pe, p_adjust)})
-        perm_draws["edges"] = d_perm
-    cent_tab = None
-    if centrality:
-        cg = _centrality_batch(ng[None], measures, names)[0]
-        cs = _centrality_batch(ns[None], measures, names)[0]
-        c1 = _centrality_batch(p1[ok], measures, names)
-        c2 = _centrality_batch(p2[ok], measures, names)
-        dc_obs, dc_perm = cg - cs, c1 - c2
-        with np.errstate(invalid="ignore"):
-            cnt = np.sum(np.abs(dc_perm) >= np.abs(dc_obs)[None], axis=0)
-        pc = resampling_pvalue(cnt, n_valid) if n_valid else np.full(dc_obs.shape, np.nan)
-        pc = np.where(np.isfinite(dc_obs), pc, np.nan)
-        # NCT adjusts over all nodes and measures together, measure-major order
-        padj = adjust_pvalues(pc.T.ravel(), p_adjust).reshape(len(measures), p).T
-        cent_tab = pd.DataFrame({
-            "node": np.repeat(names, len(measures)), "measure": list(measures) * p,
-            "gold": cg.ravel(), "simulated": cs.ravel(), "difference": dc_obs.ravel(),
-            "p_value": pc.ravel(), "p_adjusted": padj.ravel()})
-        perm_draws["centrality"] = dc_perm
-    # noise floor: two real samples of gold's population, of gold's and simulated's sizes
-    floor_draws = {}
-    if n_null:
-        size = n1 if floor == "independent" else None
+    return p1[ok], p2[ok]
 
-        def gold_floor() -> dict:
-            """Floor networks from gold alone: the same for every population of size n2."""
-            counts_s = _rs.multinomial_counts(rng_floor, n2, np.ones(n1), int(n_null))
-            fs, failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
-            out = {"simulated_size": fs, "failed": failed}
-            if size is not None:
-                counts_g = _rs.bootstrap_counts(rng_floor, n1, int(n_null))
-                out["gold_size"], g_failed, _ = _networks_of(g_in, counts_g, **opts,
-                                                              pd_repair="nearest")
-                out["failed"] += g_failed
-            return out
 
-        key = ("compare_networks/floor", fingerprint(g_in.codes, g_in.values, g_in.weights,
-                                                     g_in.corr_kind, g_in.names, g_in.n),
-               int(n2), int(n_null), floor, tuple(sorted(opts.items())), seed_int)
-        fl = cached(cache, key, gold_floor)
-        fs, f_failed = fl["simulated_size"], fl["failed"]
-        # gold itself against resamples of it, or a bootstrap replicate of gold
-        fg = np.broadcast_to(ng, fs.shape) if size is None else fl["gold_size"]
-        fok = np.all(np.isfinite(fs), axis=(1, 2)) & np.all(np.isfinite(fg), axis=(1, 2))
-        floor_draws = _pair_statistics(prep(fg[fok]), prep(fs[fok]), abs_strength=abs_strength)
-        if size is not None and fok.sum() > 1:
-            floor_draws.update(_pattern_floor(prep(ng), prep(fg[fok]), prep(fs[fok])))
-        if f_failed:
-            notes.append(f"{f_failed} noise-floor networks could not be estimated and were "
-                         "left out")
-    boot_draws = {}
-    if n_boot:
-        cg_ = _rs.bootstrap_counts(rng_boot, n1, int(n_boot))
-        cs_ = _rs.bootstrap_counts(rng_boot, n2, int(n_boot))
-        bg, _, _ = _networks_of(g_in, cg_, **opts, pd_repair="nearest")
-        bs, _, _ = _networks_of(s_in, cs_, **opts, pd_repair="nearest")
-        bok = np.all(np.isfinite(bg), axis=(1, 2)) & np.all(np.isfinite(bs), axis=(1, 2))
-        boot_draws = _pair_statistics(prep(bg[bok]), prep(bs[bok]), abs_strength=abs_strength)
+def _edge_tests(ng, ns, p1, p2, names, p_adjust) -> tuple[pd.DataFrame, np.ndarray]:
+    """NCT's edge invariance tests: ``|w_gold - w_sim|`` per edge against its permutations."""
+    iu = np.triu_indices(len(names), 1)
+    n_valid = p1.shape[0]
+    d_obs = np.abs(ng - ns)[iu]
+    d_perm = np.abs(p1 - p2)[:, iu[0], iu[1]]
+    pe = (resampling_pvalue(np.sum(d_perm >= d_obs[None, :], axis=0), n_valid) if n_valid
+          else np.full(d_obs.shape, np.nan))
+    table = pd.DataFrame({"item1": [names[i] for i in iu[0]],
+                          "item2": [names[j] for j in iu[1]],
+                          "weight_gold": ng[iu], "weight_simulated": ns[iu],
+                          "difference": ng[iu] - ns[iu], "abs_difference": d_obs,
+                          "p_value": pe, "p_adjusted": adjust_pvalues(pe, p_adjust)})
+    return table, d_perm
+
+
+def _centrality_tests(ng, ns, p1, p2, names, measures, p_adjust
+                      ) -> tuple[pd.DataFrame, np.ndarray]:
+    """NCT's centrality invariance tests: each node's and measure's |difference| against its
+    permutations, adjusted over all nodes and measures together (measure-major, as NCT)."""
+    p, n_valid = len(names), p1.shape[0]
+    cg = _centrality_batch(ng[None], measures, names)[0]
+    cs = _centrality_batch(ns[None], measures, names)[0]
+    dc_obs = cg - cs
+    dc_perm = _centrality_batch(p1, measures, names) - _centrality_batch(p2, measures, names)
+    with np.errstate(invalid="ignore"):
+        cnt = np.sum(np.abs(dc_perm) >= np.abs(dc_obs)[None], axis=0)
+    pc = resampling_pvalue(cnt, n_valid) if n_valid else np.full(dc_obs.shape, np.nan)
+    pc = np.where(np.isfinite(dc_obs), pc, np.nan)
+    padj = adjust_pvalues(pc.T.ravel(), p_adjust).reshape(len(measures), p).T
+    table = pd.DataFrame({
+        "node": np.repeat(names, len(measures)), "measure": list(measures) * p,
+        "gold": cg.ravel(), "simulated": cs.ravel(), "difference": dc_obs.ravel(),
+        "p_value": pc.ravel(), "p_adjusted": padj.ravel()})
+    return table, dc_perm
+
+
+def _floor_draws(g_in: _Input, ng: np.ndarray, n2: int, *, n_null: int, floor: str,
+                 opts: dict, rng, seed_int: int, cache, weighted: bool, abs_strength: bool,
+                 notes: list) -> dict:
+    """Noise-floor draws of every statistic: two real samples of gold's population.
+
+    ``floor="independent"``: a bootstrap replicate of gold (gold's size) against a resample
+    of gold of the simulated size ``n2``; ``"resample"``: gold's own network against the
+    resample's. The networks come from gold alone, so with a ``cache`` they are estimated
+    once per (gold, ``n2``, draws, options, seed).
+    """
+    n1 = g_in.n_rows
+    independent = floor == "independent"
+
+    def gold_floor() -> dict:
+        counts_s = _rs.multinomial_counts(rng, n2, np.ones(n1), n_null)
+        fs, failed, _ = _networks_of(g_in, counts_s, **opts, pd_repair="nearest")
+        out = {"simulated_size": fs, "failed": failed}
+        if independent:
+            counts_g = _rs.bootstrap_counts(rng, n1, n_null)
+            out["gold_size"], g_failed, _ = _networks_of(g_in, counts_g, **opts,
+                                                          pd_repair="nearest")
+            out["failed"] += g_failed
+        return out
+
+    key = ("compare_networks/floor", fingerprint(g_in.codes, g_in.values, g_in.weights,
+                                                 g_in.corr_kind, g_in.names, g_in.n),
+           int(n2), n_null, floor, tuple(sorted(opts.items())), seed_int)
+    fl = cached(cache, key, gold_floor)
+    fs = fl["simulated_size"]
+    fg = fl["gold_size"] if independent else np.broadcast_to(ng, fs.shape)
+    fok = _finite_networks(fs) & _finite_networks(fg)
+    fg, fs = _prep(fg[fok], weighted), _prep(fs[fok], weighted)
+    draws = _pair_statistics(fg, fs, abs_strength=abs_strength)
+    if independent and fok.sum() > 1:
+        draws.update(_pattern_floor(ng, fg, fs))
+    if fl["failed"]:
+        notes.append(f"{fl['failed']} noise-floor networks could not be estimated and were "
+                     "left out")
+    return draws
+
+
+def _statistics_table(obs: dict, pvals: dict, boot_draws: dict, floor_draws: dict,
+                      confidence_level: float, ci_method: str) -> pd.DataFrame:
+    """One row per statistic: value, permutation p-value, bootstrap interval, noise floor."""
     rows = []
     for name in _STAT_ORDER:
         direction = _DIRECTIONS[name]
@@ -1491,24 +1559,4 @@ def compare_networks(gold, simulated, *, corr: str = "auto", items=None, n_perm:
             row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan)
         row.update(floor_summary(val, floor_draws.get(name), direction, confidence_level))
         rows.append(row)
-    stats_tab = pd.DataFrame(rows)
-    for nm, r in (("gold", res_g), ("simulated", res_s)):
-        if r.n_edges == 0:
-            notes.append(f"the {nm} network is empty (EBIC selected no edge)")
-    if not np.isfinite(obs["edge_correlation"]):
-        notes.append("edge_correlation is undefined: a network without edges has no variance "
-                     "in its weights")
-    settings = {"corr": pooled.corr_kind, "n_perm": int(n_perm_used), "gamma": float(gamma),
-                "paired": bool(paired), "edges": bool(edges), "centrality": bool(centrality),
-                "centrality_measures": list(measures), "p_adjust": p_adjust,
-                "abs_strength": bool(abs_strength), "weighted": bool(weighted),
-                "pd_repair": pd_repair, "n_null": int(n_null), "floor": floor,
-                "n_boot": int(n_boot),
-                "confidence_level": float(confidence_level), "ci_method": ci_method,
-                "seed": seed_int, "n_gold": int(n1), "n_simulated": int(n2),
-                "permutations_given": permutations is not None}
-    return NetworkComparison(
-        gold=res_g, simulated=res_s, statistics=stats_tab, edges=edge_tab, centrality=cent_tab,
-        permutations=_frozen(perm_draws), floor=_frozen(floor_draws),
-        bootstrap=_frozen(boot_draws), settings=settings,
-        notes=tuple(dict.fromkeys(notes + list(res_g.notes) + list(res_s.notes))))
+    return pd.DataFrame(rows)
