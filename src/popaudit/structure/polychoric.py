@@ -675,6 +675,93 @@ def _jax_unit(c, w, bc, n_pad, *, tdt, device, layout, static):
     return _k.batch_pair_tables(cj, wj, *layout, **static)
 
 
+# ----------------------------------------------------------------------------------
+# the steps of polychoric()
+# ----------------------------------------------------------------------------------
+def _empty_categories(codes: np.ndarray, n_cat: np.ndarray, names, item_codes) -> dict:
+    """Codes of each item nobody (with positive weight) chose; a constant item is an error.
+
+    One bincount for all items: code + 1 (missing -> 0) in item blocks of ``kmax + 1``.
+    """
+    p = codes.shape[1]
+    kmax = int(n_cat.max())
+    flat = (codes + 1) + np.arange(p, dtype=np.int32) * (kmax + 1)
+    counts = np.bincount(flat.ravel(), minlength=p * (kmax + 1)).reshape(p, kmax + 1)[:, 1:]
+    n_obs_cat = (counts > 0).sum(1)
+    const = np.flatnonzero(n_obs_cat < 2)
+    if const.size:
+        def what(j):
+            if n_obs_cat[j] == 0:
+                return "no valid answers"
+            return f"only code {item_codes[j][int(np.argmax(counts[j]))]}"
+
+        desc = ", ".join(f"{names[j]!r} ({what(j)})" for j in const[:10])
+        raise ValueError(f"constant item(s) {desc}: a polychoric correlation needs at least two "
+                         "observed categories; drop the item(s)")
+    return {names[j]: tuple(item_codes[j][a] for a in range(n_cat[j]) if counts[j, a] == 0)
+            for j in range(p) if np.any(counts[j, :n_cat[j]] == 0)}
+
+
+def _contingency_tables(codes: np.ndarray, w, n_cat: np.ndarray, dtype: str):
+    """All pairs' contingency tables as one one-hot cross-product ``X' diag(w) X``.
+
+    float32 accumulation is exact for integer weights below 2**24; on CPU numpy's BLAS is
+    faster than XLA's matrix product (much faster in float64) and skips the lower triangle.
+    """
+    n, p = codes.shape
+    wsum_total = n if w is None else float(w.sum())
+    exact32 = _integer_valued(w) and wsum_total < _F32_EXACT
+    tdt = jnp.float32 if dtype == "float32" or exact32 else jnp.float64
+    if _on_cpu():
+        return _numpy_tables(codes, w, n_cat, np.dtype(tdt))
+    col_item, col_cat, _, _ = _layout(n_cat)
+    rc = _row_chunk(n, int(n_cat.sum()))
+    n_pad = -(-max(n, 1) // rc) * rc
+    cpad = np.full((n_pad, p), -1, np.int32)
+    cpad[:n] = codes
+    wj = None
+    if w is not None:
+        wpad = np.zeros(n_pad)
+        wpad[:n] = w
+        wj = jnp.asarray(wpad, tdt)
+    return _k.compact_tables(jnp.asarray(cpad), wj, jnp.asarray(col_item), jnp.asarray(col_cat),
+                             row_chunk=rc, dtype=tdt)
+
+
+def _screen_pairs(rho, status, npair, names, min_pairs: int, on_insufficient: str,
+                  notes: list) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs too thin to estimate (NaN, or an error) and pairs on the boundary (a warning)."""
+    iu, ju = np.triu_indices(len(names), 1)
+    insufficient = (npair < min_pairs) | (status == _k.DEGENERATE)
+    if insufficient.any():
+        if on_insufficient == "raise":
+            raise ValueError(
+                f"{int(insufficient.sum())} item pair(s) cannot be estimated: "
+                f"{_pair_names(names, iu, ju, insufficient)} have fewer than min_pairs="
+                f"{min_pairs} joint answers or use a single category of an item among their "
+                "joint answers; drop an item, lower min_pairs, or pass on_insufficient='nan'")
+        rho = np.where(insufficient, np.nan, rho)
+        notes.append(f"{int(insufficient.sum())} item pair(s) not estimable (fewer than "
+                     f"min_pairs={min_pairs} joint answers or a single category), set to NaN: "
+                     f"{_pair_names(names, iu, ju, insufficient)}")
+    flagged = ~insufficient & (status != _k.OK)
+    if flagged.any():
+        notes.append(
+            f"{int(flagged.sum())} pair(s) with the maximum on the boundary |rho| = 1 or not "
+            f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}")
+        _warn(notes[-1])
+    return rho, insufficient
+
+
+def _pairwise_kish(V: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Kish effective size of every pair's joint respondents: (sum w)^2 / sum w^2."""
+    V = V.astype(np.float64)
+    Vw = V * w[:, None]
+    sw = Vw.T @ V
+    sw2 = (Vw * w[:, None]).T @ V
+    return np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
+
+
 def _is_pd(R: np.ndarray) -> bool:
     if not np.all(np.isfinite(R)):
         return False
@@ -848,56 +935,13 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     # float32 counts are exact below 2**24 respondents; float64 beyond
     V = ((codes >= 0) & pos_w[:, None]).astype(np.float32 if n < _F32_EXACT else np.float64)
     npos_mat = (V.T @ V).astype(np.float64)
-    # observed categories per item (positive weight): constant items and empty categories
-    kmax_ = int(n_cat.max())
-    # one bincount for all items: code + 1 (missing -> 0) in item blocks of kmax + 1
-    cw = codes if w is None or pos_w.all() else codes[pos_w]
-    flat = (cw + 1) + np.arange(p, dtype=np.int32) * (kmax_ + 1)
-    counts = np.bincount(flat.ravel(), minlength=p * (kmax_ + 1)).reshape(p, kmax_ + 1)[:, 1:]
-    del flat, cw
-    n_obs_cat = (counts > 0).sum(1)
-    const = np.flatnonzero(n_obs_cat < 2)
-    if const.size:
-        def what(j):
-            if n_obs_cat[j] == 0:
-                return "no valid answers"
-            return f"only code {prep.item_codes[j][int(np.argmax(counts[j]))]}"
-
-        desc = ", ".join(f"{names[j]!r} ({what(j)})" for j in const[:10])
-        raise ValueError(f"constant item(s) {desc}: a polychoric correlation needs at least two "
-                         "observed categories; drop the item(s)")
-    empty = {names[j]: tuple(prep.item_codes[j][a] for a in range(n_cat[j]) if counts[j, a] == 0)
-             for j in range(p) if np.any(counts[j, :n_cat[j]] == 0)}
-
+    empty = _empty_categories(codes if w is None or pos_w.all() else codes[pos_w], n_cat,
+                              names, prep.item_codes)
     iu, ju = np.triu_indices(p, 1)
     fdt = jnp.float64 if dtype == "float64" else jnp.float32
-    col_item, col_cat, pad_idx, _ = _layout(n_cat)
-    P = int(n_cat.sum())
+    _, _, pad_idx, _ = _layout(n_cat)
     _stage("input coding, counts, checks")
-
-    # contingency tables: float32 accumulation is exact for integer weights below 2**24
-    wsum_total = n if w is None else float(w.sum())
-    exact32 = _integer_valued(w) and wsum_total < _F32_EXACT
-    if dtype == "float32" or exact32:
-        tdt = jnp.float32
-    else:
-        tdt = jnp.float64
-    if _on_cpu():
-        # numpy's BLAS is faster here than XLA's CPU matrix product (much faster in
-        # float64) and lets us skip the lower triangle
-        T = _numpy_tables(codes, w, n_cat, np.dtype(tdt))
-    else:
-        rc = _row_chunk(n, P)
-        n_pad = -(-max(n, 1) // rc) * rc
-        cpad = np.full((n_pad, p), -1, np.int32)
-        cpad[:n] = codes
-        wj = None
-        if w is not None:
-            wpad = np.zeros(n_pad)
-            wpad[:n] = w
-            wj = jnp.asarray(wpad, tdt)
-        T = _k.compact_tables(jnp.asarray(cpad), wj, jnp.asarray(col_item), jnp.asarray(col_cat),
-                              row_chunk=rc, dtype=tdt)
+    T = _contingency_tables(codes, w, n_cat, dtype)
     _stage("contingency tables (one-hot cross-product)")
     tab, tau = _pair_tables_numpy(np.asarray(T, dtype=fdt), npos_mat[iu, ju], pad_idx, n_cat,
                                   iu, ju)
@@ -909,26 +953,9 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
     status = np.asarray(out["status"])
     tau = np.asarray(tau, dtype=float)
 
-    npair = npos_mat[iu, ju]
-    insufficient = (npair < min_pairs) | (status == _k.DEGENERATE)
-    notes = []
-    if insufficient.any():
-        if on_insufficient == "raise":
-            raise ValueError(
-                f"{int(insufficient.sum())} item pair(s) cannot be estimated: "
-                f"{_pair_names(names, iu, ju, insufficient)} have fewer than min_pairs="
-                f"{min_pairs} joint answers or use a single category of an item among their "
-                "joint answers; drop an item, lower min_pairs, or pass on_insufficient='nan'")
-        rho = np.where(insufficient, np.nan, rho)
-        notes.append(f"{int(insufficient.sum())} item pair(s) not estimable (fewer than "
-                     f"min_pairs={min_pairs} joint answers or a single category), set to NaN: "
-                     f"{_pair_names(names, iu, ju, insufficient)}")
-    flagged = ~insufficient & (status != _k.OK)
-    if flagged.any():
-        notes.append(
-            f"{int(flagged.sum())} pair(s) with the maximum on the boundary |rho| = 1 or not "
-            f"converged (converged=False): {_pair_names(names, iu, ju, flagged)}")
-        _warn(notes[-1])
+    notes: list[str] = []
+    rho, insufficient = _screen_pairs(rho, status, npos_mat[iu, ju], names, min_pairs,
+                                      on_insufficient, notes)
 
     R = np.eye(p)
     R[iu, ju] = rho
@@ -945,15 +972,7 @@ def polychoric(data, *, weights=None, missing: Literal["pairwise", "listwise"] =
         S[ju, iu] = s
         se_df = pd.DataFrame(S, index=list(names), columns=list(names))
 
-    if w is None:
-        neff = npos_mat.copy()
-    else:
-        V = V.astype(np.float64)
-        Vw = V * w[:, None]
-        sw = Vw.T @ V
-        sw2 = (Vw * w[:, None]).T @ V
-        del Vw
-        neff = np.where(sw2 > 0, sw * sw / np.where(sw2 > 0, sw2, 1.0), 0.0)
+    neff = npos_mat.copy() if w is None else _pairwise_kish(V, w)
 
     is_pd = _is_pd(R)
     repaired = False
