@@ -5,9 +5,9 @@ Two layers, both in popaudit's folder of the user's cache directory
 or ``POPAUDIT_COMPILATION_CACHE=0``:
 
 * :func:`compilation_cache`: JAX's own persistent compilation cache, switched on only while
-  popaudit computes (JAX's thread-local config contexts; the user's ``jax.config`` is
-  never changed and a cache folder the user configured for JAX is used instead). A later
-  process still traces and lowers each program, then loads the compiled code.
+  popaudit computes (public ``jax.config.update``, the user's values put back when the last
+  popaudit computation ends; a cache folder the user configured for JAX is used instead).
+  A later process still traces and lowers each program, then loads the compiled code.
 * :func:`load_or_compile`: for the few programs on the path of a first call (the
   polychoric Newton kernel), the compiled executable itself is stored and loaded without
   tracing or lowering, which is most of what is left of a cached first call. Its key
@@ -69,56 +69,85 @@ def cache_dir() -> Path | None:
 # ----------------------------------------------------------------------------------
 _lock = threading.Lock()
 _open = 0  # popaudit scopes open in this process (all threads)
+_restore: dict = {}  # the user's values of the options popaudit set, while a scope is open
+
+_DIR = "jax_compilation_cache_dir"
+_MIN_TIME = "jax_persistent_cache_min_compile_time_secs"
 
 
-def _is_ours(cache, folder: str) -> bool:
-    return cache is not None and str(getattr(cache, "_path", "")) == folder
+def _jax_option(name: str):
+    import jax
+
+    return jax.config.values.get(name)
 
 
 @contextlib.contextmanager
 def compilation_cache():
     """Context: JAX's persistent compilation cache in popaudit's folder, while inside.
 
-    Uses JAX's thread-local config contexts for the cache folder and the minimum
-    compile time, so ``jax.config`` reads the same in other threads and after the
-    block. JAX keeps one cache object per process, created at the first compilation
-    that sees a folder; when it is popaudit's, it is reset when the last popaudit scope
-    closes, so that the user's own programs are never written to popaudit's folder.
-    Does nothing when the cache is off, when the user configured a JAX cache folder
-    (that one is used) or when this JAX lacks the needed internals.
+    Only JAX's public API: the first popaudit scope to open sets ``jax_compilation_cache_dir``
+    (and a zero minimum compile time: most popaudit programs compile in 0.05-3 s and are
+    worth keeping) with ``jax.config.update``; the last one to close puts the user's values
+    back and resets JAX's cache object
+    (``jax.experimental.compilation_cache.compilation_cache.reset_cache``), so that the
+    user's own programs compiled afterwards are never written to popaudit's folder and
+    ``jax.config`` reads as before. While a popaudit computation runs, a program the user
+    compiles in *another thread* may be cached in popaudit's folder (harmless: a cache
+    entry). Does nothing when the cache is off, when JAX's cache is disabled, or when the
+    user configured a JAX cache folder of their own (that one is used).
     """
     global _open
     path = cache_dir()
-    try:
-        from jax._src import compilation_cache as jcc
-        from jax._src import config as jcfg
-
-        dir_state = jcfg.compilation_cache_dir
-        min_time = jcfg.persistent_cache_min_compile_time_secs
-        usable = (path is not None and jcfg.enable_compilation_cache.value
-                  and hasattr(jcc, "_cache") and hasattr(jcc, "reset_cache"))
-    except (ImportError, AttributeError):  # pragma: no cover - other JAX versions
-        usable = False
-    if usable:
-        ours = str(path)
-        current = dir_state.value
-        # the user's own cache folder (or cache object) wins
-        usable = current == ours or (current is None
-                                     and (jcc._cache is None or _is_ours(jcc._cache, ours)))
-    if not usable:
+    if path is None or not _jax_option("jax_enable_compilation_cache"):
         yield
         return
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache as jcc
+
+    ours = str(path)
     with _lock:
-        _open += 1
+        if _open == 0:
+            if _jax_option(_DIR) not in (None, ""):  # the user's own folder wins
+                yield_plain = True
+            else:
+                yield_plain = False
+                _restore.clear()
+                _restore.update({_DIR: _jax_option(_DIR), _MIN_TIME: _jax_option(_MIN_TIME)})
+                jcc.reset_cache()  # a cache object made before (without a folder) goes
+                jax.config.update(_DIR, ours)
+                jax.config.update(_MIN_TIME, 0.0)
+        else:
+            yield_plain = _jax_option(_DIR) != ours
+        if not yield_plain:
+            _open += 1
+    if yield_plain:
+        yield
+        return
     try:
-        # every popaudit program is worth keeping: most compile in 0.05-3 s
-        with dir_state(ours), min_time(0.0):
-            yield
+        yield
     finally:
         with _lock:
             _open -= 1
-            if _open == 0 and _is_ours(jcc._cache, ours):
+            if _open == 0:
+                for name, value in _restore.items():
+                    jax.config.update(name, value)
+                _restore.clear()
                 jcc.reset_cache()
+
+
+@contextlib.contextmanager
+def _min_compile_time(seconds: float):
+    """Raise JAX's minimum compile time for caching within this block (public config)."""
+    import jax
+
+    with _lock:
+        old = _jax_option(_MIN_TIME)
+        jax.config.update(_MIN_TIME, seconds)
+    try:
+        yield
+    finally:
+        with _lock:
+            jax.config.update(_MIN_TIME, old)
 
 
 # ----------------------------------------------------------------------------------
@@ -251,7 +280,6 @@ def _compile_fresh(jitted, args, kwargs, static, device=None):
     """
     import jax
     import jax.monitoring as mon
-    from jax._src import config as jcfg
 
     hits = []
     ident = threading.get_ident()
@@ -264,7 +292,7 @@ def _compile_fresh(jitted, args, kwargs, static, device=None):
     try:
         if device is not None:  # committed to the device: the program runs there
             args, kwargs = jax.device_put((args, kwargs), device)
-        with jcfg.persistent_cache_min_compile_time_secs(1e9):
+        with _min_compile_time(1e9):
             prog = jitted.lower(*args, **kwargs, **static).compile()
     finally:
         unregister = getattr(mon, "unregister_event_listener", None)
