@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import popaudit as pa
 from popaudit import Item, Survey
+from popaudit.structure.networks import FLOOR_CALIBRATION_NOTE
 
 nets = importlib.import_module("popaudit.structure.networks")
 FIXTURES = Path(__file__).parent / "fixtures" / "networks"
@@ -451,6 +452,10 @@ def test_no_permutations_keeps_the_other_statistics():
     res = pa.compare_networks(a, b, corr="pearson", n_perm=0, n_null=5, edges=True, seed=0)
     assert np.isnan(res.pvalue) and res.edges["p_value"].isna().all()
     assert np.isfinite(res.statistic("max_edge_difference")["floor_median"])
+    # floors carry what their calibration found; no floors, no such note
+    assert FLOOR_CALIBRATION_NOTE in res.notes
+    bare = pa.compare_networks(a, b, corr="pearson", n_perm=0, seed=0)
+    assert FLOOR_CALIBRATION_NOTE not in bare.notes
 
 
 def test_paired_permutations_swap_within_pairs():
