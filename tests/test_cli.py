@@ -3,6 +3,8 @@
 import argparse
 import json
 import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -344,3 +346,16 @@ def test_sweep_file_errors_are_one_line(sweep_files, capsys, text, message):
     err = capsys.readouterr().err
     assert err.startswith("popaudit: error: ") and message in err, err
     assert err.count("\n") == 1
+
+
+def test_help_answers_without_importing_the_numerics():
+    # `popaudit --help` and usage errors come from argparse alone: no JAX, SciPy or pandas
+    # import (about 2 s) before the answer
+    code = ("import sys\nfrom popaudit.cli import main\n"
+            "for argv in (['--help'], ['demo', '--help'], ['no-such-command']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('jax', 'scipy', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert "usage: popaudit" in out.stdout + out.stderr

@@ -704,9 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the ``popaudit`` command line; returns the exit status (2 on a user error)."""
-    from popaudit._inference import progress_default
+    args = build_parser().parse_args(argv)   # --help and usage errors before any import
+    from popaudit._inference import progress_default  # (JAX, SciPy: about 2 s)
 
-    args = build_parser().parse_args(argv)
     try:
         # --quiet silences the progress bars too; otherwise they show on a terminal
         with progress_default(False if getattr(args, "quiet", False) else None):
