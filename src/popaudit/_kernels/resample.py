@@ -206,7 +206,10 @@ def mantel_statistics(x: np.ndarray, bt: np.ndarray, perms: np.ndarray,
     """
     x = np.asarray(x, dtype=float)
     xc = x - x.mean()
-    xs = xc / np.sqrt(np.sum(xc * xc))
+    ss = np.sum(xc * xc)
+    if not ss > 0:  # a constant first matrix: no correlation with anything (NaN, no warning)
+        return np.full(perms.shape[0], np.nan)
+    xs = xc / np.sqrt(ss)
     i0 = jnp.asarray(iu[0])
     i1 = jnp.asarray(iu[1])
     out = []
