@@ -168,7 +168,8 @@ def structure_rep(cell: Cell, rng: np.random.Generator) -> dict:
         row[f"{name}_floor_defined"] = float(np.mean(np.isfinite(fl))) if fl.size else np.nan
         row[f"{name}_floor_mean"] = float(np.mean(fl[np.isfinite(fl)])) \
             if np.isfinite(fl).any() else np.nan
-    for tag, nm in (("holm", "pair_tests_holm"), ("bh", "pair_tests_bh")):
+    for tag, nm in (("holm", "pair_tests_holm"), ("bh", "pair_tests_bh"),
+                    ("maxt", "pair_tests_maxt")):
         ok = nm in t.index
         row[f"pairs_{tag}_any"] = float(t.loc[nm, "value"] > 0) if ok else np.nan
         row[f"pairs_{tag}_minp"] = float(t.loc[nm, "pvalue"]) if ok else np.nan
