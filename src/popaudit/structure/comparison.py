@@ -691,15 +691,18 @@ def _calibration_note(method: str, name: str, kind: str | None) -> str | None:
     return None
 
 
-def _survey_calibration_notes(*, n_boot: int, n_null: int, floor: str) -> list[str]:
+def _survey_calibration_notes(*, n_boot: int, n_null: int, floor: str,
+                              maxt: bool = False) -> list[str]:
     """What the calibration study on survey-like data (docs/validity.md) found off, for the
     parts of a Survey comparison that were computed."""
     out = []
     if n_boot:
-        out.append("calibration (docs/validity.md): the per-pair tests (bootstrap standard "
-                   "errors, Holm / BH) are liberal on survey-like data - some pair flagged in "
-                   "8-15 % of two real samples at alpha = 0.05 (99 bootstrap draws); read "
-                   "single flagged pairs with care")
+        out.append("calibration (docs/validity.md): the per-pair Fisher-z tests (bootstrap "
+                   "standard errors, p_holm / p_bh) are liberal on survey-like data - some pair "
+                   "flagged in 8-15 % of two real samples at alpha = 0.05 (99 bootstrap draws)"
+                   + ("; the permutation max-T p-values (p_maxt, pair_tests_maxt) hold the "
+                      "family-wise level: read those" if maxt
+                      else "; read single flagged pairs with care"))
     if n_null and floor == "independent":
         out.append("calibration (docs/validity.md): the noise floors are approximate on "
                    "survey-like data - a second real sample lands beyond them 0-7.5 % of the "
@@ -1363,8 +1366,9 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
                                           n=n, opts=opts, settings=settings, notes=notes,
                                           cache=cache)
         if any(c.kind == "polychoric" for c in comps):
-            notes.extend(_survey_calibration_notes(n_boot=int(n_boot), n_null=int(n_null),
-                                                   floor=floor))
+            notes.extend(_survey_calibration_notes(
+                n_boot=int(n_boot), n_null=int(n_null), floor=floor,
+                maxt=opts["test_pvalue"] == "permutation" and opts["n_perm"] > 0))
         return CorrelationComparison(level, tuple(comps), _frozen_dict(settings), tuple(notes),
                                      gold_fit=fits[0], sim_fit=fits[1])
     comp = _individual_matrices(gold, sim, items=items, n=n, opts=opts, settings=settings,
