@@ -1248,53 +1248,11 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     0.0005
     """
     sim, ci = simulated, confidence_level
-    if level is None:
-        level = "individual"
-    if level not in ("individual", "ecological"):
-        raise ValueError(f"level must be 'individual' or 'ecological', got {level!r}")
-    if ci_method not in ("auto", "shifted", "basic", "percentile"):
-        raise ValueError(f"ci_method must be 'auto', 'shifted', 'basic' or 'percentile', got "
-                         f"{ci_method!r}")
-    if floor not in ("independent", "resample"):
-        raise ValueError(f"floor must be 'independent' or 'resample', got {floor!r}")
-    if test_pvalue not in ("auto", "asymptotic", "bootstrap", "permutation"):
-        raise ValueError(f"test_pvalue must be 'auto', 'asymptotic', 'bootstrap' or "
-                         f"'permutation', got {test_pvalue!r}")
-    if pair_se not in ("auto", "bootstrap", "polychoric", "fisher"):
-        raise ValueError(f"pair_se must be 'auto', 'bootstrap', 'polychoric' or 'fisher', "
-                         f"got {pair_se!r}")
-    if ecological_bootstrap not in ("sim", "both"):
-        raise ValueError(f"ecological_bootstrap must be 'sim' or 'both', got "
-                         f"{ecological_bootstrap!r}")
-    if isinstance(sign_threshold, str) and sign_threshold != "ci":
-        raise ValueError(f"sign_threshold must be a number or 'ci', got {sign_threshold!r}")
-    for nm, v in (("ci", ci), ("floor_level", floor_level)):
-        if not 0.5 < v < 1:
-            raise ValueError(f"{nm} must be between 0.5 and 1, got {v}")
-    for nm, v in (("n_boot", n_boot), ("n_null", n_null), ("n_perm", n_perm)):
-        if v is None and nm == "n_perm":
-            continue
-        if int(v) != v or v < 0:
-            raise ValueError(f"{nm} must be a non-negative integer, got {v!r}")
-    if n_perm is None:  # as many permutations as null draws (Mantel alone: 999)
-        n_perm = int(n_null) if n_null else 999
-    if test_pvalue == "bootstrap" and (floor != "independent" or not n_null):
-        raise ValueError("test_pvalue='bootstrap' uses the noise-floor draws as the null "
-                         "distribution: it needs floor='independent' and n_null > 0")
-    if test_pvalue == "permutation" and not n_perm:
-        raise ValueError("test_pvalue='permutation' needs n_perm > 0")
-    if by is not None and level != "ecological":
-        raise ValueError("by= defines the subgroups of the ecological level; pass "
-                         "level='ecological' (the individual level compares respondents)")
-    if level != "ecological" and (variant is not None or categories is not None):
-        raise ValueError("variant= and categories= apply to the ecological level (study B); "
-                         "pass level='ecological'")
-    if level == "ecological":
-        variant = "study_b" if variant is None else variant
-        if variant not in ("study_b", "study_b_code"):
-            raise ValueError(f"variant must be 'study_b' (the method as the paper describes "
-                             f"it) or 'study_b_code' (as the study's code runs it), got "
-                             f"{variant!r}")
+    level, n_perm, variant = _compare_correlations_iv(
+        level=level, ci_method=ci_method, floor=floor, test_pvalue=test_pvalue,
+        pair_se=pair_se, ecological_bootstrap=ecological_bootstrap,
+        sign_threshold=sign_threshold, ci=ci, floor_level=floor_level, n_boot=n_boot,
+        n_null=n_null, n_perm=n_perm, by=by, variant=variant, categories=categories)
     seed_value = resolve_seed(seed)[1]
     rngs = spawn(seed_value, 6)
     if ci_method == "auto":
@@ -1380,6 +1338,61 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
     return CorrelationComparison(level, (comp,), _frozen_dict(settings), tuple(notes),
                                  gold_fit=gold if _is_polychoric_result(gold) else None,
                                  sim_fit=sim if _is_polychoric_result(sim) else None)
+
+
+def _compare_correlations_iv(*, level, ci_method, floor, test_pvalue, pair_se,
+                             ecological_bootstrap, sign_threshold, ci, floor_level, n_boot,
+                             n_null, n_perm, by, variant, categories):
+    """compare_correlations' argument checks (scipy's ``_*_iv`` habit): every error names the
+    argument and what it accepts; returns the normalised ``(level, n_perm, variant)``."""
+    if level is None:
+        level = "individual"
+    if level not in ("individual", "ecological"):
+        raise ValueError(f"level must be 'individual' or 'ecological', got {level!r}")
+    if ci_method not in ("auto", "shifted", "basic", "percentile"):
+        raise ValueError(f"ci_method must be 'auto', 'shifted', 'basic' or 'percentile', got "
+                         f"{ci_method!r}")
+    if floor not in ("independent", "resample"):
+        raise ValueError(f"floor must be 'independent' or 'resample', got {floor!r}")
+    if test_pvalue not in ("auto", "asymptotic", "bootstrap", "permutation"):
+        raise ValueError(f"test_pvalue must be 'auto', 'asymptotic', 'bootstrap' or "
+                         f"'permutation', got {test_pvalue!r}")
+    if pair_se not in ("auto", "bootstrap", "polychoric", "fisher"):
+        raise ValueError(f"pair_se must be 'auto', 'bootstrap', 'polychoric' or 'fisher', "
+                         f"got {pair_se!r}")
+    if ecological_bootstrap not in ("sim", "both"):
+        raise ValueError(f"ecological_bootstrap must be 'sim' or 'both', got "
+                         f"{ecological_bootstrap!r}")
+    if isinstance(sign_threshold, str) and sign_threshold != "ci":
+        raise ValueError(f"sign_threshold must be a number or 'ci', got {sign_threshold!r}")
+    for nm, v in (("ci", ci), ("floor_level", floor_level)):
+        if not 0.5 < v < 1:
+            raise ValueError(f"{nm} must be between 0.5 and 1, got {v}")
+    for nm, v in (("n_boot", n_boot), ("n_null", n_null), ("n_perm", n_perm)):
+        if v is None and nm == "n_perm":
+            continue
+        if int(v) != v or v < 0:
+            raise ValueError(f"{nm} must be a non-negative integer, got {v!r}")
+    if n_perm is None:  # as many permutations as null draws (Mantel alone: 999)
+        n_perm = int(n_null) if n_null else 999
+    if test_pvalue == "bootstrap" and (floor != "independent" or not n_null):
+        raise ValueError("test_pvalue='bootstrap' uses the noise-floor draws as the null "
+                         "distribution: it needs floor='independent' and n_null > 0")
+    if test_pvalue == "permutation" and not n_perm:
+        raise ValueError("test_pvalue='permutation' needs n_perm > 0")
+    if by is not None and level != "ecological":
+        raise ValueError("by= defines the subgroups of the ecological level; pass "
+                         "level='ecological' (the individual level compares respondents)")
+    if level != "ecological" and (variant is not None or categories is not None):
+        raise ValueError("variant= and categories= apply to the ecological level (study B); "
+                         "pass level='ecological'")
+    if level == "ecological":
+        variant = "study_b" if variant is None else variant
+        if variant not in ("study_b", "study_b_code"):
+            raise ValueError(f"variant must be 'study_b' (the method as the paper describes "
+                             f"it) or 'study_b_code' (as the study's code runs it), got "
+                             f"{variant!r}")
+    return level, n_perm, variant
 
 
 def _individual_matrices(gold, sim, *, items, n, opts, settings, notes) -> MatrixComparison:
