@@ -618,7 +618,7 @@ def nearest_correlation(A: np.ndarray, *, eig_tol=1e-6, conv_tol=1e-7, posd_tol=
             break
     if not converged:
         warn(f"nearest correlation matrix did not converge in {maxit} iterations",
-              RuntimeWarning)
+             RuntimeWarning)
     d, Q = np.linalg.eigh(X)
     eps = posd_tol * abs(d[-1])
     if d[0] < eps:
