@@ -38,8 +38,8 @@ import pandas as pd
 from scipy import stats
 
 from popaudit import Item, Survey
-from popaudit.structure.tests import jennrich_statistic, steiger_statistic
 from popaudit.structure.comparison import _bootstrap_interval, compare_correlations
+from popaudit.structure.tests import jennrich_statistic, steiger_statistic
 
 ALPHA = 0.05
 
