@@ -113,7 +113,9 @@ class MatrixComparison:
         Per item: mean absolute deviation of its correlations, sorted worst first.
     pairs : pandas.DataFrame
         Per pair: both correlations, difference, Fisher-z test with Holm and BH
-        adjustment (where sample sizes are known), floor of the absolute difference.
+        adjustment (where sample sizes are known), floor of the absolute difference, and
+        with permutation draws (Survey inputs) the permutation p-value ``p_perm`` and the
+        Westfall-Young step-down max-T adjusted ``p_maxt`` (``permutation_pair_tests``).
     spectrum : pandas.DataFrame or None
         Leading eigenvalues and variance shares of both matrices.
     bootstrap, floor, null, ceiling : mapping of str to ndarray
@@ -1179,7 +1181,9 @@ def compare_correlations(gold, simulated, *, level: str | None = None, by=None, 
         ceiling_median, ceiling_low, ceiling_high, note`` (and ``variant`` at the
         ecological level).
         ``items`` ranks items by how much their correlations deviate; ``pairs``
-        has the per-pair tests; ``spectrum`` the eigenvalues; ``gold``, ``sim``,
+        has the per-pair tests (Fisher z with Holm / BH; with Survey inputs also
+        permutation and Westfall-Young max-T p-values, ``p_perm`` / ``p_maxt``, whose
+        family-wise level is exact); ``spectrum`` the eigenvalues; ``gold``, ``sim``,
         ``difference`` the matrices; ``main.bootstrap`` / ``main.floor`` (and at
         the ecological level ``main.null`` / ``main.ceiling``) the draws.
 
