@@ -1671,6 +1671,108 @@ def _means_batch(counts: np.ndarray, vals: np.ndarray, valid: np.ndarray) -> np.
     return np.asarray(_rs.group_means(counts, vals, valid))
 
 
+@dataclass
+class _EcologicalData:
+    """What every ecological comparison of one call shares: the subgroups, the rescaled
+    answers and their validity, weights, resampling settings and streams, options, notes."""
+
+    groups: list
+    vg: np.ndarray
+    mg_valid: np.ndarray
+    vs: np.ndarray
+    ms_valid: np.ndarray
+    wg: np.ndarray
+    ws: np.ndarray
+    weighted: bool
+    floor: str
+    bootstrap: str
+    n_boot: int
+    n_null: int
+    rb: np.random.Generator   # bootstrap
+    rf: np.random.Generator   # noise floor
+    rn: np.random.Generator   # permutation null
+    rc: np.random.Generator   # split-half ceiling
+    opts: dict
+    notes: list
+
+
+def _ecological_comparison(eco: _EcologicalData, kind, unit, unit_names, mg, ms, transform):
+    """One matrix comparison of ``unit_names`` (items, or categories of item means) across
+    the subgroups; ``transform`` maps item means to the units' means."""
+    groups, notes, opts = eco.groups, eco.notes, eco.opts
+    vg, mg_valid, vs, ms_valid, wg, ws = eco.vg, eco.mg_valid, eco.vs, eco.ms_valid, eco.wg, eco.ws
+    n_boot, n_null, weighted, floor, bootstrap = (eco.n_boot, eco.n_null, eco.weighted,
+                                                  eco.floor, eco.bootstrap)
+    rb, rf, rn, rc = eco.rb, eco.rf, eco.rn, eco.rc
+    corr = _rs.corr_across_rows
+    n_groups = len(groups)
+    const = [unit_names[j] for j in range(len(unit_names))
+             if np.ptp(mg[:, j]) <= 1e-12 or np.ptp(ms[:, j]) <= 1e-12]
+    if const:
+        notes.append(f"{unit}(s) {const} have the same mean in every subgroup (in gold or "
+                     "sim), so no correlation across subgroups; left out")
+    keep = np.array([nm not in const for nm in unit_names])
+    if keep.sum() < 2:
+        raise ValueError(f"fewer than two {unit}s vary across the subgroups; nothing to "
+                         "correlate")
+    unit_names = [nm for nm, k in zip(unit_names, keep) if k]
+    mg, ms = mg[:, keep], ms[:, keep]
+
+    def tr(m):
+        return transform(m)[..., keep]
+
+    g = np.asarray(corr(mg[None]))[0]
+    s = np.asarray(corr(ms[None]))[0]
+    if n_groups <= len(unit_names):
+        notes.append(f"{kind} matrices from {n_groups} subgroups and {len(unit_names)} "
+                     f"{unit}s are singular: effective dependence is undefined")
+
+    def batch_means(vals, valid, w, which, counts_fn):
+        # counts_fn(positions) -> (B, n_group) count weights; one call per subgroup
+        return np.stack([_means_batch(counts_fn(grp[which]) * w[grp[which]][None, :],
+                                      vals[grp[which]], valid[grp[which]])
+                         for grp in groups], axis=1)
+
+    draws = _Draws()
+    if n_boot:
+        boot = lambda pos: _rs.bootstrap_counts(rb, pos.size, n_boot)
+        draws.boot_sim = np.asarray(corr(tr(batch_means(vs, ms_valid, ws, 2, boot))))
+        if bootstrap == "both":
+            draws.boot_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, boot))))
+    if n_null:
+        sim_sizes = {grp[0]: round(kish_n(ws[grp[2]] if weighted else None, grp[2].size))
+                     for grp in groups}
+        fs = np.stack([_means_batch(_rs.multinomial_counts(rf, sim_sizes[grp[0]],
+                                                           wg[grp[1]], n_null),
+                                    vg[grp[1]], mg_valid[grp[1]]) for grp in groups],
+                      axis=1)
+        draws.floor_sim = np.asarray(corr(tr(fs)))
+        if floor == "independent":
+            fb = lambda pos: _rs.bootstrap_counts(rf, pos.size, n_null)
+            draws.floor_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, fb))))
+        draws.null_sim = np.asarray(corr(_rs.column_shuffles(rn, mg, n_null)))
+        halves = [_rs.half_split_masks(rc, grp[1].size, n_null) for grp in groups]
+        a = np.stack([_means_batch(h * wg[grp[1]][None, :], vg[grp[1]], mg_valid[grp[1]])
+                      for h, grp in zip(halves, groups)], axis=1)
+        b = np.stack([_means_batch((~h) * wg[grp[1]][None, :], vg[grp[1]],
+                                   mg_valid[grp[1]])
+                      for h, grp in zip(halves, groups)], axis=1)
+        draws.ceiling_a = np.asarray(corr(tr(a)))
+        draws.ceiling_b = np.asarray(corr(tr(b)))
+    comp = _build_comparison(level="ecological", kind=kind, names=unit_names, g=g, s=s,
+                             draws=draws, correlation=True, opts=opts, n_pair=None,
+                             notes=notes)
+    labels = [grp[0] for grp in groups]
+    extra = {
+        "gold_means": pd.DataFrame(mg, index=labels, columns=unit_names),
+        "sim_means": pd.DataFrame(ms, index=labels, columns=unit_names),
+        "group_sizes": pd.DataFrame({"gold": [grp[1].size for grp in groups],
+                                     "sim": [grp[2].size for grp in groups]},
+                                    index=labels),
+    }
+    return comp, extra
+
+
 def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, floor, weighted,
                 bootstrap, opts, settings, notes, categories=None) -> list[MatrixComparison]:
     from popaudit.structure import study_b as _sb
@@ -1711,89 +1813,21 @@ def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, f
             k, j = np.argwhere(np.isnan(m))[0]
             raise ValueError(f"subgroup {groups[k][0]!r} has no valid {who} answer to item "
                              f"{names[j]!r}; drop the item or the subgroup")
-    all_items = (list(names), vg, mg_valid, vs, ms_valid, mg, ms)
-    corr = _rs.corr_across_rows
-    n_groups = len(groups)
+    all_items = (list(names), mg, ms)   # every item, before the item level drops constant ones
     opts = dict(opts)
     opts["n_tests"] = None
-    settings.update(n_gold=len(gold), n_sim=len(sim), n_groups=n_groups, weighted=weighted,
+    settings.update(n_gold=len(gold), n_sim=len(sim), n_groups=len(groups), weighted=weighted,
                     ecological_bootstrap=bootstrap)
-    rb, rf, rn, rc = rngs[0], rngs[1], rngs[3], rngs[4]
-
-    def compare(kind, unit, unit_names, vg, mg_valid, vs, ms_valid, mg, ms, transform):
-        """One matrix comparison of ``unit_names`` (items, or categories of item means)."""
-        const = [unit_names[j] for j in range(len(unit_names))
-                 if np.ptp(mg[:, j]) <= 1e-12 or np.ptp(ms[:, j]) <= 1e-12]
-        if const:
-            notes.append(f"{unit}(s) {const} have the same mean in every subgroup (in gold or "
-                         "sim), so no correlation across subgroups; left out")
-        keep = np.array([nm not in const for nm in unit_names])
-        if keep.sum() < 2:
-            raise ValueError(f"fewer than two {unit}s vary across the subgroups; nothing to "
-                             "correlate")
-        unit_names = [nm for nm, k in zip(unit_names, keep) if k]
-        mg, ms = mg[:, keep], ms[:, keep]
-
-        def tr(m):
-            return transform(m)[..., keep]
-
-        g = np.asarray(corr(mg[None]))[0]
-        s = np.asarray(corr(ms[None]))[0]
-        if n_groups <= len(unit_names):
-            notes.append(f"{kind} matrices from {n_groups} subgroups and {len(unit_names)} "
-                         f"{unit}s are singular: effective dependence is undefined")
-
-        def batch_means(vals, valid, w, which, counts_fn):
-            # counts_fn(positions) -> (B, n_group) count weights; one call per subgroup
-            return np.stack([_means_batch(counts_fn(grp[which]) * w[grp[which]][None, :],
-                                          vals[grp[which]], valid[grp[which]])
-                             for grp in groups], axis=1)
-
-        draws = _Draws()
-        if n_boot:
-            boot = lambda pos: _rs.bootstrap_counts(rb, pos.size, n_boot)
-            draws.boot_sim = np.asarray(corr(tr(batch_means(vs, ms_valid, ws, 2, boot))))
-            if bootstrap == "both":
-                draws.boot_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, boot))))
-        if n_null:
-            sim_sizes = {grp[0]: round(kish_n(ws[grp[2]] if weighted else None, grp[2].size))
-                         for grp in groups}
-            fs = np.stack([_means_batch(_rs.multinomial_counts(rf, sim_sizes[grp[0]],
-                                                               wg[grp[1]], n_null),
-                                        vg[grp[1]], mg_valid[grp[1]]) for grp in groups],
-                          axis=1)
-            draws.floor_sim = np.asarray(corr(tr(fs)))
-            if floor == "independent":
-                fb = lambda pos: _rs.bootstrap_counts(rf, pos.size, n_null)
-                draws.floor_gold = np.asarray(corr(tr(batch_means(vg, mg_valid, wg, 1, fb))))
-            draws.null_sim = np.asarray(corr(_rs.column_shuffles(rn, mg, n_null)))
-            halves = [_rs.half_split_masks(rc, grp[1].size, n_null) for grp in groups]
-            a = np.stack([_means_batch(h * wg[grp[1]][None, :], vg[grp[1]], mg_valid[grp[1]])
-                          for h, grp in zip(halves, groups)], axis=1)
-            b = np.stack([_means_batch((~h) * wg[grp[1]][None, :], vg[grp[1]],
-                                       mg_valid[grp[1]])
-                          for h, grp in zip(halves, groups)], axis=1)
-            draws.ceiling_a = np.asarray(corr(tr(a)))
-            draws.ceiling_b = np.asarray(corr(tr(b)))
-        comp = _build_comparison(level="ecological", kind=kind, names=unit_names, g=g, s=s,
-                                 draws=draws, correlation=True, opts=opts, n_pair=None,
-                                 notes=notes)
-        labels = [grp[0] for grp in groups]
-        extra = {
-            "gold_means": pd.DataFrame(mg, index=labels, columns=unit_names),
-            "sim_means": pd.DataFrame(ms, index=labels, columns=unit_names),
-            "group_sizes": pd.DataFrame({"gold": [grp[1].size for grp in groups],
-                                         "sim": [grp[2].size for grp in groups]},
-                                        index=labels),
-        }
-        return comp, extra
+    eco = _EcologicalData(groups=groups, vg=vg, mg_valid=mg_valid, vs=vs, ms_valid=ms_valid,
+                          wg=wg, ws=ws, weighted=weighted, floor=floor, bootstrap=bootstrap,
+                          n_boot=n_boot, n_null=n_null, rb=rngs[0], rf=rngs[1], rn=rngs[3],
+                          rc=rngs[4], opts=opts, notes=notes)
 
     # item level (the arrays restricted to the items that vary, as before categories existed)
-    comp, extra = compare("ecological", "item", names, vg, mg_valid, vs, ms_valid, mg, ms,
-                          lambda m: m)
+    comp, extra = _ecological_comparison(eco, "ecological", "item", names, mg, ms, lambda m: m)
     comps = [MatrixComparison(**{**comp.__dict__, "extra": _frozen_dict(extra)})]
     if categories is not None:
-        names, vg, mg_valid, vs, ms_valid, mg, ms = all_items
+        names, mg, ms = all_items
         cats = _sb.resolve_categories(categories, names)
         pos = {nm: j for j, nm in enumerate(names)}
         cols = [[pos[q] for q in qs] for qs in cats.values()]
@@ -1805,9 +1839,9 @@ def _ecological(gold: Survey, sim: Survey, *, by, items, n_boot, n_null, rngs, f
             return np.stack([m[..., c].mean(axis=-1) for c in cols], axis=-1)
 
         cat_names = list(cats)
-        ccomp, cextra = compare("ecological_category", "category", cat_names, vg, mg_valid, vs,
-                                ms_valid, to_categories(mg), to_categories(ms),
-                                to_categories)
+        ccomp, cextra = _ecological_comparison(eco, "ecological_category", "category",
+                                               cat_names, to_categories(mg), to_categories(ms),
+                                               to_categories)
         cextra["categories"] = _frozen_dict({c: tuple(q) for c, q in cats.items()})
         comps.append(MatrixComparison(**{**ccomp.__dict__, "extra": _frozen_dict(cextra)}))
     return comps
