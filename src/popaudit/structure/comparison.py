@@ -1457,6 +1457,23 @@ def _batched(fn: Callable, codes: np.ndarray, weights: np.ndarray, n_categories,
     return np.concatenate(out) if out else np.empty((0,) * 3)
 
 
+def _gold_side(go: Survey, cb_g, cf_s, cf_g) -> dict:
+    """Gold's polychoric matrix and its draws (bootstrap ``cb_g``, noise floor at the
+    simulated size ``cf_s`` and, for the independent floor, ``cf_g``; each None when not
+    drawn): the same for every simulated population of one size, so ``cache``-able."""
+    batch, codes, kcat = _polychoric.polychoric_batch, go.category_indices(), go.n_categories
+    out = {"fit": _polychoric.polychoric(go)}
+    if cb_g is not None:
+        out["boot"] = _batched(batch, codes, cb_g, kcat, "bootstrap gold")
+    if cf_s is not None:
+        out["floor_sim"] = _batched(batch, codes, cf_s, kcat, "noise floor")
+    if cf_g is not None:   # the first bootstrap draws when there are enough of them
+        n_null = len(cf_g)
+        out["floor_gold"] = out["boot"][:n_null] if cb_g is not None and len(cb_g) >= n_null \
+            else _batched(batch, codes, cf_g, kcat, "noise floor gold")
+    return out
+
+
 def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rngs, floor, n,
                         opts, settings, notes, cache=None):
     check_compatible(gold, sim)
@@ -1504,22 +1521,9 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
         codes_s = so.category_indices()
         kcat = go.n_categories
         batch = pcm.polychoric_batch
-
-        def gold_side() -> dict:
-            """Gold's matrix and its draws: the same for every population of this size."""
-            out = {"fit": pcm.polychoric(go)}
-            if n_boot:
-                out["boot"] = _batched(batch, codes_g, cb_g, kcat, "bootstrap gold")
-            if n_null:
-                out["floor_sim"] = _batched(batch, codes_g, cf_s, kcat, "noise floor")
-                if cf_g is not None:
-                    out["floor_gold"] = out["boot"][:n_null] if n_boot >= n_null else \
-                        _batched(batch, codes_g, cf_g, kcat, "noise floor gold")
-            return out
-
         key = ("compare_correlations/gold", fingerprint(codes_g, wg, kcat, ordinal), n_boot,
                n_null, n_sim_draw, floor, settings["seed"])
-        gold_draws = cached(cache, key, gold_side)
+        gold_draws = cached(cache, key, lambda: _gold_side(go, cb_g, cf_s, cf_g))
         fit_g = gold_draws["fit"]
         fit_s = pcm.polychoric(so)
         fits = (fit_g, fit_s)
