@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
+from conftest import two_country_gold
 from popaudit.cli import build_parser, main
 
 # every figure the demo writes that an audit of respondent-level files can also write
@@ -256,12 +257,9 @@ def sweep_files(tmp_path_factory):
     import warnings
 
     d = tmp_path_factory.mktemp("sweep")
-    frames = [pa.datasets.wvs_like_frame(n=200, seed=i).assign(B_COUNTRY_ALPHA=c)
-              for i, c in enumerate(["AAA", "BBB"])]
+    gold = two_country_gold(200)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gold = pa.wvs_survey(pd.concat(frames, ignore_index=True), name="gold")
-        gold = gold.select(["Q164", "Q182", "Q184", "Q46", "Q57", "Q45"])
         sim = pa.datasets.persona_like(gold, seed=2)
     keep = [*gold.item_names, "B_COUNTRY_ALPHA", "W_WEIGHT"]
     gold.to_frame()[keep].to_csv(d / "gold.csv", index=False)

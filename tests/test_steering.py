@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import popaudit as pa
+from conftest import two_country_gold
 from popaudit.steering import TIDY_COLUMNS, steerability
 
 # per-item representativeness: population -> split -> values of q1..q4
@@ -196,12 +197,9 @@ def test_paired_gold_draws_reproduce_the_audit_and_cancel_shared_noise(report_da
 def test_paired_draws_over_a_sweep_reproduce_each_task(tmp_path):
     from dask.distributed import Client, LocalCluster
 
-    frames = [pa.datasets.wvs_like_frame(n=200, seed=i).assign(B_COUNTRY_ALPHA=c)
-              for i, c in enumerate(["AAA", "BBB"])]
+    gold = two_country_gold(200)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gold = pa.wvs_survey(pd.concat(frames, ignore_index=True), name="gold")
-        gold = gold.select(["Q164", "Q182", "Q184", "Q46", "Q57", "Q45"])
         sims = {"m/default": pa.datasets.shuffled(gold, seed=1),
                 "m/persona": pa.datasets.persona_like(gold, seed=2)}
     with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, \

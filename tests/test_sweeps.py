@@ -11,6 +11,7 @@ import pytest
 from dask.distributed import Client, LocalCluster
 
 import popaudit as pa
+from conftest import two_country_gold
 from popaudit._inference import seed_from_name
 from popaudit.sweeps import read_sweep, sweep
 
@@ -20,12 +21,9 @@ OPTS = {"components": COMPONENTS, "n_boot": 8, "n_null": 8, "seed": 11}
 
 @pytest.fixture(scope="module")
 def data():
-    frames = [pa.datasets.wvs_like_frame(n=250, seed=i).assign(B_COUNTRY_ALPHA=c)
-              for i, c in enumerate(["AAA", "BBB"])]
+    gold = two_country_gold(250)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gold = pa.wvs_survey(pd.concat(frames, ignore_index=True), name="gold")
-        gold = gold.select(["Q164", "Q182", "Q184", "Q46", "Q57", "Q45"])
         sims = {"shuffled": pa.datasets.shuffled(gold, seed=1),
                 "persona": pa.datasets.persona_like(gold, seed=2)}
     return gold, sims

@@ -1457,11 +1457,11 @@ def _batched(fn: Callable, codes: np.ndarray, weights: np.ndarray, n_categories,
     return np.concatenate(out) if out else np.empty((0,) * 3)
 
 
-def _gold_side(go: Survey, cb_g, cf_s, cf_g) -> dict:
+def _gold_side(go: Survey, codes: np.ndarray, kcat, cb_g, cf_s, cf_g) -> dict:
     """Gold's polychoric matrix and its draws (bootstrap ``cb_g``, noise floor at the
     simulated size ``cf_s`` and, for the independent floor, ``cf_g``; each None when not
     drawn): the same for every simulated population of one size, so ``cache``-able."""
-    batch, codes, kcat = _polychoric.polychoric_batch, go.category_indices(), go.n_categories
+    batch = _polychoric.polychoric_batch
     out = {"fit": _polychoric.polychoric(go)}
     if cb_g is not None:
         out["boot"] = _batched(batch, codes, cb_g, kcat, "bootstrap gold")
@@ -1523,7 +1523,7 @@ def _individual_surveys(gold: Survey, sim: Survey, *, items, n_boot, n_null, rng
         batch = pcm.polychoric_batch
         key = ("compare_correlations/gold", fingerprint(codes_g, wg, kcat, ordinal), n_boot,
                n_null, n_sim_draw, floor, settings["seed"])
-        gold_draws = cached(cache, key, lambda: _gold_side(go, cb_g, cf_s, cf_g))
+        gold_draws = cached(cache, key, lambda: _gold_side(go, codes_g, kcat, cb_g, cf_s, cf_g))
         fit_g = gold_draws["fit"]
         fit_s = pcm.polychoric(so)
         fits = (fit_g, fit_s)
